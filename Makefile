@@ -1,0 +1,62 @@
+# pmilter build. `make` builds ./pmilter; `make test` installs what is missing,
+# builds and runs every suite; `make run` starts the bundled config in the foreground.
+
+CC       ?= cc
+CXX      ?= c++
+OPT      ?= -O2
+SAN      ?=
+CFLAGS   += -std=c11 -D_GNU_SOURCE $(OPT) -g -Wall -Wextra -Wshadow -Wformat=2 -Wno-unused-parameter $(SAN)
+CXXFLAGS += -std=c++17 $(OPT) -g -Wall -Wextra $(SAN)
+# libmilter statically, so that --wrap can reach its sigwait (prompt shutdown, see src/signals.c).
+LDLIBS   += -l:libmilter.a -lmruby -lm -lpthread -lstdc++
+LDFLAGS  += -Wl,--wrap=sigwait $(SAN)
+
+BUILD    ?= build/default
+BIN      ?= pmilter
+SRCS_C   := $(wildcard src/*.c)
+OBJS     := $(SRCS_C:src/%.c=$(BUILD)/%.o) $(BUILD)/config_toml.o
+CORE_OBJS := $(filter-out $(BUILD)/main.o,$(OBJS))
+
+.PHONY: all deps run test asan-test unit integration clean bench
+all: deps $(BIN)
+
+deps:
+	@scripts/deps.sh scripts/packages/core.txt
+
+$(BIN): $(OBJS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/%.o: src/%.c $(wildcard src/*.h) | $(BUILD)
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+$(BUILD)/config_toml.o: src/config_toml.cc src/config_toml.h | $(BUILD)
+	$(CXX) $(CXXFLAGS) -c -o $@ $<
+
+$(BUILD):
+	mkdir -p $@
+
+run: all
+	./pmilter -c pmilter.conf
+
+# Fragments owned by sub-projects add their own targets and test suites.
+-include $(wildcard */*.mk) $(wildcard test/*/*.mk)
+
+test: all
+	@scripts/deps.sh
+	@$(MAKE) --no-print-directory test-build
+	@test/run.sh
+
+# Everything the suites need besides ./pmilter (unit test binaries, client tools).
+test-build:: $(BIN)
+
+ASAN_VARS = BUILD=build/asan BIN=build/asan/pmilter OPT=-O1 \
+    SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined"
+# The same suites with AddressSanitizer + UBSan, from a separate build tree.
+asan-test:
+	@scripts/deps.sh
+	@$(MAKE) --no-print-directory $(ASAN_VARS) test-build
+	@PMILTER=build/asan/pmilter BUILD=build/asan ASAN_OPTIONS=detect_leaks=1 \
+	    UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 test/run.sh
+
+clean:
+	rm -rf build pmilter

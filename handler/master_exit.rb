@@ -1,0 +1,1 @@
+puts "master exit at exit phase"

@@ -1,0 +1,1 @@
+puts "run at postconfig phase"

@@ -1,0 +1,3 @@
+s = Pmilter::Session.new
+puts "env to arg: #{s.envelope_to}"
+puts "env to symval: #{s.rcpt_addr}"

@@ -1,0 +1,56 @@
+/* config: the immutable configuration snapshot, loaded from a TOML pmilter.conf.
+ * Every key has one entry in the key table in config.c (name, type, default,
+ * bounds). Errors name the place: "pmilter.conf:12: server.timeout: expected
+ * integer, got string". After loading, the snapshot is only read. */
+#ifndef PM_CONFIG_H
+#define PM_CONFIG_H
+#include <stddef.h>
+
+#include "phase.h"
+
+#define PM_EX_CONFIG 78 /* sysexits.h EX_CONFIG: exit status for a bad config */
+
+typedef enum { PM_LISTEN_UNIX, PM_LISTEN_INET, PM_LISTEN_INET6 } pm_listen_family_t;
+
+/* Verdict codes for handler_error; the values are libmilter's SMFIS_*. */
+typedef struct pm_config {
+    char *file; /* path as given on the command line */
+    char *dir;  /* its directory: relative paths inside are resolved against it */
+
+    /* [server] */
+    char *name;       /* Pmilter.name; "pmilter" */
+    char *listen;     /* as written, e.g. "pmilter.sock", "inet:10025@127.0.0.1" */
+    pm_listen_family_t listen_family;
+    char *listen_path;  /* unix: resolved socket path */
+    char *listen_host;  /* inet/inet6: host or address; NULL for any */
+    int listen_port;    /* inet/inet6 */
+    int listen_backlog; /* listen(2) backlog */
+    int timeout;        /* seconds: libmilter's I/O timeout towards the MTA */
+    int log_level;      /* pm_log_level_t */
+    int mruby_handler;  /* 0: handlers are not run, every phase continues */
+    int debug;          /* libmilter debug level (smfi_setdbg) */
+    int min_worker;     /* VMs created at start */
+    int max_worker;     /* bound of the VM pool */
+    int handler_error;  /* SMFIS_* verdict when a handler raises */
+
+    /* [handler.session] and [handler.config]: resolved paths, NULL if unset */
+    char *handler[PM_PHASE_COUNT];
+    char *handler_src[PM_PHASE_COUNT]; /* where it was set: "pmilter.conf:20" */
+
+    char **warnings; /* non-fatal findings (unknown keys), for the caller to log */
+    size_t n_warnings;
+} pm_config_t;
+
+/* Loads and validates path. Returns NULL with a one-line message in err on
+ * any error (file, line and key named). Handler files must be readable. */
+pm_config_t *pm_config_load(const char *path, char *err, size_t errlen);
+/* Same from text; dir resolves relative paths, name labels messages. */
+pm_config_t *pm_config_load_string(const char *text, size_t len, const char *name, const char *dir, char *err,
+                                   size_t errlen);
+pm_config_t *pm_config_free(pm_config_t *cfg);
+
+/* Verdict name <-> SMFIS_* ("continue", "accept", "reject", "tempfail", "discard"). */
+int pm_config_verdict_from_name(const char *name);
+const char *pm_config_verdict_name(int smfis);
+
+#endif

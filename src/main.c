@@ -1,0 +1,106 @@
+/* main: command line, then load config -> compile handlers -> VM pool ->
+ * postconfig handler -> listen -> serve -> master_exit handler. Nothing else.
+ * Exit status: 0 clean stop, 78 (EX_CONFIG) bad config or handler, 1 other
+ * start-up failures (e.g. the socket is taken). */
+#include <libmilter/mfapi.h>
+#include <mruby/version.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "listener.h"
+#include "log.h"
+#include "milter.h"
+#include "script.h"
+#include "signals.h"
+#include "version.h"
+#include "vm_pool.h"
+
+#define SHUTDOWN_GRACE_SECONDS 30
+
+static void usage(FILE *out)
+{
+    fprintf(out, "usage: pmilter [-c FILE] [-t] [-v] [-h]\n"
+                 "  -c FILE  configuration file (default: pmilter.conf)\n"
+                 "  -t       check the configuration and every handler, then exit (0 ok, 78 bad)\n"
+                 "  -v       print the version of pmilter, mruby and libmilter\n"
+                 "  -h       this help\n");
+}
+
+static void print_version(void)
+{
+    unsigned int major, minor, patch;
+    smfi_version(&major, &minor, &patch);
+    printf("pmilter/%s (mruby %s, libmilter %u.%u.%u)\n", PMILTER_VERSION, MRUBY_VERSION, major, minor, patch);
+}
+
+int main(int argc, char **argv)
+{
+    const char *conf_path = "pmilter.conf";
+    int test_only = 0, opt;
+    while ((opt = getopt(argc, argv, "c:tvh")) != -1) {
+        switch (opt) {
+        case 'c': conf_path = optarg; break;
+        case 't': test_only = 1; break;
+        case 'v': print_version(); return 0;
+        case 'h': usage(stdout); return 0;
+        default: usage(stderr); return 64;
+        }
+    }
+    if (optind < argc) {
+        usage(stderr);
+        return 64;
+    }
+    setvbuf(stdout, NULL, _IOLBF, 0); /* handler puts/p: one line at a time */
+
+    char err[1024];
+    pm_config_t *cfg = pm_config_load(conf_path, err, sizeof err);
+    if (cfg == NULL) {
+        pm_error("%s", err);
+        return PM_EX_CONFIG;
+    }
+    pm_log_set_level(cfg->log_level);
+    for (size_t i = 0; i < cfg->n_warnings; i++)
+        pm_warn("%s", cfg->warnings[i]);
+    pm_scripts_t *scripts = pm_scripts_compile(cfg, err, sizeof err);
+    pm_vm_pool_t *pool = scripts ? pm_vm_pool_new(scripts, test_only ? 1 : cfg->min_worker, cfg->max_worker, err,
+                                                  sizeof err)
+                                 : NULL;
+    if (pool == NULL) {
+        pm_error("%s", err);
+        pm_scripts_free(scripts);
+        pm_config_free(cfg);
+        return PM_EX_CONFIG;
+    }
+    if (test_only) {
+        pm_notice("configuration %s and its handlers are ok", conf_path);
+        pm_vm_pool_free(pool);
+        pm_scripts_free(scripts);
+        pm_config_free(cfg);
+        return 0;
+    }
+
+    pm_notice("pmilter/%s starting", PMILTER_VERSION);
+    pm_signals_init(cfg);
+    int status = 0, fd = -1;
+    if (pm_milter_run_process_handler(cfg, scripts, pool, PM_PHASE_POSTCONFIG) != 0) {
+        status = PM_EX_CONFIG;
+    } else if ((fd = pm_listener_open(cfg, err, sizeof err)) < 0) {
+        pm_error("%s", err);
+        status = 1;
+    } else {
+        pm_info("listening on %s with %d VMs (max %d)", cfg->listen, cfg->min_worker, cfg->max_worker);
+        if (pm_milter_run(cfg, scripts, pool, fd, SHUTDOWN_GRACE_SECONDS) != 0)
+            status = 1;
+        pm_signals_done();
+        pm_milter_run_process_handler(cfg, scripts, pool, PM_PHASE_MASTER_EXIT);
+        pm_listener_remove(cfg);
+        pm_notice("pmilter/%s stopped", PMILTER_VERSION);
+    }
+    pm_vm_pool_free(pool);
+    pm_scripts_free(scripts);
+    pm_config_free(cfg);
+    return status;
+}

@@ -1,0 +1,297 @@
+/* milter: libmilter callbacks -> handler runs -> verdicts.
+ *
+ * Threads: libmilter calls these from its worker pool; a session may move
+ * between workers from one callback to the next, so all per-connection state
+ * is in the pm_session_t attached with smfi_setpriv. The runtime below is set
+ * once before smfi_main and only read afterwards.
+ *
+ * Diagnostics: a handler exception is logged with file:line, phase and
+ * session, and the callback returns the configured handler_error verdict. */
+#include "milter.h"
+
+#include <arpa/inet.h>
+#include <libmilter/mfapi.h>
+#include <netinet/in.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "session.h"
+#include "vm.h"
+
+static struct {
+    const pm_config_t *cfg;
+    const pm_scripts_t *scripts;
+    pm_vm_pool_t *pool;
+} rt;
+
+static atomic_int in_flight; /* callbacks running now; shutdown waits for 0 */
+
+static int has_handler(pm_phase_t phase)
+{
+    return rt.cfg->mruby_handler && rt.scripts->phase[phase] != NULL;
+}
+
+static pm_session_t *session_of(SMFICTX *ctx)
+{
+    pm_session_t *s = smfi_getpriv(ctx);
+    if (s == NULL) {
+        s = pm_session_new();
+        smfi_setpriv(ctx, s);
+    }
+    return s;
+}
+
+/* What Pmilter.status may become on the wire in this phase. */
+static sfsistat verdict(int status, pm_phase_t phase, const pm_session_t *s)
+{
+    switch (status) {
+    case SMFIS_REJECT:
+    case SMFIS_DISCARD:
+    case SMFIS_ACCEPT:
+    case SMFIS_TEMPFAIL:
+        return status;
+    case SMFIS_SKIP:
+        /* Only meaningful in the body phase, and only if the MTA can skip. */
+        return phase == PM_PHASE_BODY && s->mta_offers_skip ? SMFIS_SKIP : SMFIS_CONTINUE;
+    default: /* CONTINUE; NOREPLY and ALL_OPTS were never negotiated */
+        return SMFIS_CONTINUE;
+    }
+}
+
+static int run_handler(pm_call_t *call, char *err, size_t errlen)
+{
+    pm_vm_t *vm = pm_vm_pool_borrow(rt.pool);
+    int rc = pm_vm_run(vm, call, err, errlen);
+    pm_vm_pool_give_back(rt.pool, vm);
+    return rc;
+}
+
+/* Runs phase's handler for the session behind ctx. */
+static sfsistat run(SMFICTX *ctx, pm_phase_t phase, pm_call_t *call)
+{
+    pm_session_t *s = session_of(ctx);
+    if (phase >= PM_PHASE_ENVRCPT && phase <= PM_PHASE_EOM && s->receive_time == 0)
+        s->receive_time = time(NULL);
+    if (!has_handler(phase))
+        return SMFIS_CONTINUE;
+    atomic_fetch_add(&in_flight, 1);
+    call->cfg = rt.cfg;
+    call->phase = phase;
+    call->session = s;
+    call->ctx = ctx;
+    call->status = SMFIS_CONTINUE;
+    char err[1024];
+    sfsistat result;
+    if (run_handler(call, err, sizeof err) != 0) {
+        const char *queue_id = smfi_getsymval(ctx, "i");
+        pm_error("%s (phase %s, session %lu%s%s; answering %s)", err, pm_phase_name(phase), s->id,
+                 queue_id && *queue_id ? ", queue " : "", queue_id && *queue_id ? queue_id : "",
+                 pm_config_verdict_name(rt.cfg->handler_error));
+        result = rt.cfg->handler_error;
+    } else {
+        result = verdict(call->status, phase, s);
+    }
+    atomic_fetch_sub(&in_flight, 1);
+    return result;
+}
+
+static sfsistat on_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1, unsigned long f2, unsigned long f3,
+                             unsigned long *pf0, unsigned long *pf1, unsigned long *pf2, unsigned long *pf3)
+{
+    static const struct {
+        pm_phase_t phase;
+        unsigned long flag;
+    } skippable[] = {
+        {PM_PHASE_CONNECT, SMFIP_NOCONNECT}, {PM_PHASE_HELO, SMFIP_NOHELO},   {PM_PHASE_ENVFROM, SMFIP_NOMAIL},
+        {PM_PHASE_ENVRCPT, SMFIP_NORCPT},    {PM_PHASE_DATA, SMFIP_NODATA},   {PM_PHASE_HEADER, SMFIP_NOHDRS},
+        {PM_PHASE_EOH, SMFIP_NOEOH},         {PM_PHASE_BODY, SMFIP_NOBODY},   {PM_PHASE_UNKNOWN, SMFIP_NOUNKNOWN},
+    };
+    pm_session_t *s = session_of(ctx);
+    unsigned long protocol = 0;
+    for (size_t i = 0; i < sizeof skippable / sizeof skippable[0]; i++)
+        if (!has_handler(skippable[i].phase))
+            protocol |= skippable[i].flag;
+    if (has_handler(PM_PHASE_BODY))
+        protocol |= SMFIP_SKIP;
+    s->mta_offers_skip = (f1 & SMFIP_SKIP) != 0;
+    *pf0 = f0 & (SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_CHGBODY | SMFIF_ADDRCPT | SMFIF_ADDRCPT_PAR | SMFIF_DELRCPT |
+                 SMFIF_QUARANTINE | SMFIF_CHGFROM | SMFIF_SETSYMLIST);
+    *pf1 = f1 & protocol; /* ask only for what the MTA offers */
+    *pf2 = 0;
+    *pf3 = 0;
+    return SMFIS_CONTINUE;
+}
+
+static char *address_string(const struct sockaddr *sa, char *buf, size_t len, int *port)
+{
+    *port = 0;
+    if (sa == NULL)
+        return NULL;
+    if (sa->sa_family == AF_INET) {
+        const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
+        *port = ntohs(in->sin_port);
+        return (char *)inet_ntop(AF_INET, &in->sin_addr, buf, (socklen_t)len);
+    }
+    if (sa->sa_family == AF_INET6) {
+        const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
+        *port = ntohs(in6->sin6_port);
+        return (char *)inet_ntop(AF_INET6, &in6->sin6_addr, buf, (socklen_t)len);
+    }
+    return NULL; /* AF_UNIX or unknown: no IP address */
+}
+
+static sfsistat on_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *hostaddr)
+{
+    pm_session_t *s = session_of(ctx);
+    char buf[INET6_ADDRSTRLEN];
+    pm_session_set(&s->client_addr, address_string(hostaddr, buf, sizeof buf, &s->client_port));
+    pm_session_set(&s->client_host, hostname);
+    s->client_family = hostaddr ? hostaddr->sa_family : AF_UNSPEC;
+    pm_call_t call = {0};
+    return run(ctx, PM_PHASE_CONNECT, &call);
+}
+
+static sfsistat on_helo(SMFICTX *ctx, char *helo)
+{
+    pm_session_t *s = session_of(ctx);
+    pm_session_set(&s->helo, helo);
+    pm_call_t call = {0};
+    return run(ctx, PM_PHASE_HELO, &call);
+}
+
+static sfsistat on_envfrom(SMFICTX *ctx, char **argv)
+{
+    pm_session_t *s = session_of(ctx);
+    pm_session_end_message(s); /* a new MAIL FROM starts a new message */
+    pm_session_set(&s->envfrom, argv && argv[0] ? argv[0] : NULL);
+    s->receive_time = time(NULL);
+    pm_call_t call = {0};
+    return run(ctx, PM_PHASE_ENVFROM, &call);
+}
+
+static sfsistat on_envrcpt(SMFICTX *ctx, char **argv)
+{
+    pm_session_t *s = session_of(ctx);
+    pm_session_set(&s->envrcpt, argv && argv[0] ? argv[0] : NULL);
+    pm_call_t call = {0};
+    return run(ctx, PM_PHASE_ENVRCPT, &call);
+}
+
+static sfsistat on_data(SMFICTX *ctx)
+{
+    pm_call_t call = {0};
+    return run(ctx, PM_PHASE_DATA, &call);
+}
+
+static sfsistat on_header(SMFICTX *ctx, char *name, char *value)
+{
+    pm_call_t call = {.header_name = name, .header_value = value};
+    return run(ctx, PM_PHASE_HEADER, &call);
+}
+
+static sfsistat on_eoh(SMFICTX *ctx)
+{
+    pm_call_t call = {0};
+    return run(ctx, PM_PHASE_EOH, &call);
+}
+
+static sfsistat on_body(SMFICTX *ctx, unsigned char *chunk, size_t len)
+{
+    pm_call_t call = {.body_chunk = chunk, .body_len = len};
+    return run(ctx, PM_PHASE_BODY, &call);
+}
+
+static sfsistat on_eom(SMFICTX *ctx)
+{
+    pm_call_t call = {0};
+    sfsistat r = run(ctx, PM_PHASE_EOM, &call);
+    pm_session_end_message(session_of(ctx));
+    return r;
+}
+
+static sfsistat on_abort(SMFICTX *ctx)
+{
+    pm_call_t call = {0};
+    sfsistat r = run(ctx, PM_PHASE_ABORT, &call);
+    pm_session_end_message(session_of(ctx));
+    return r;
+}
+
+static sfsistat on_unknown(SMFICTX *ctx, const char *cmd)
+{
+    pm_call_t call = {.unknown_cmd = cmd};
+    return run(ctx, PM_PHASE_UNKNOWN, &call);
+}
+
+static sfsistat on_close(SMFICTX *ctx)
+{
+    /* A probe that connects and quits before negotiating has no session. */
+    if (smfi_getpriv(ctx) == NULL)
+        return SMFIS_CONTINUE;
+    pm_call_t call = {0};
+    run(ctx, PM_PHASE_CLOSE, &call);
+    pm_session_free(smfi_getpriv(ctx));
+    smfi_setpriv(ctx, NULL);
+    return SMFIS_CONTINUE;
+}
+
+int pm_milter_run_process_handler(const pm_config_t *cfg, const pm_scripts_t *scripts, pm_vm_pool_t *pool,
+                                  pm_phase_t phase)
+{
+    if (!cfg->mruby_handler || scripts->phase[phase] == NULL)
+        return 0;
+    pm_call_t call = {.cfg = cfg, .phase = phase, .status = SMFIS_CONTINUE};
+    pm_vm_t *vm = pm_vm_pool_borrow(pool);
+    char err[1024];
+    int rc = pm_vm_run(vm, &call, err, sizeof err);
+    pm_vm_pool_give_back(pool, vm);
+    if (rc != 0)
+        pm_error("%s (phase %s)", err, pm_phase_name(phase));
+    return rc;
+}
+
+int pm_milter_run(const pm_config_t *cfg, const pm_scripts_t *scripts, pm_vm_pool_t *pool, int listen_fd,
+                  int grace_seconds)
+{
+    rt.cfg = cfg;
+    rt.scripts = scripts;
+    rt.pool = pool;
+    struct smfiDesc desc = {
+        .xxfi_name = cfg->name,
+        .xxfi_version = SMFI_VERSION,
+        .xxfi_flags = SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_CHGBODY | SMFIF_ADDRCPT | SMFIF_ADDRCPT_PAR |
+                      SMFIF_DELRCPT | SMFIF_QUARANTINE | SMFIF_CHGFROM | SMFIF_SETSYMLIST,
+        .xxfi_connect = on_connect,
+        .xxfi_helo = on_helo,
+        .xxfi_envfrom = on_envfrom,
+        .xxfi_envrcpt = on_envrcpt,
+        .xxfi_header = on_header,
+        .xxfi_eoh = on_eoh,
+        .xxfi_body = on_body,
+        .xxfi_eom = on_eom,
+        .xxfi_abort = on_abort,
+        .xxfi_close = on_close,
+        .xxfi_unknown = on_unknown,
+        .xxfi_data = on_data,
+        .xxfi_negotiate = on_negotiate,
+    };
+    char conn[32];
+    snprintf(conn, sizeof conn, "fd:%d", listen_fd);
+    if (smfi_register(desc) != MI_SUCCESS || smfi_setconn(conn) != MI_SUCCESS ||
+        smfi_settimeout(cfg->timeout) != MI_SUCCESS || (cfg->debug && smfi_setdbg(cfg->debug) != MI_SUCCESS)) {
+        pm_error("libmilter refused the configuration (smfi_register/smfi_setconn)");
+        return -1;
+    }
+    int rc = smfi_main();
+    /* smfi_main returns once the listener stopped; let running callbacks end. */
+    for (int waited = 0; atomic_load(&in_flight) > 0 && waited < grace_seconds * 100; waited++)
+        usleep(10000);
+    if (atomic_load(&in_flight) > 0)
+        pm_warn("stopping with %d handler(s) still running after %d s", atomic_load(&in_flight), grace_seconds);
+    return rc == MI_SUCCESS ? 0 : -1;
+}

@@ -1,0 +1,42 @@
+/* mrb_init: registers every binding in a VM and holds the helpers they share. */
+#include "mrb_init.h"
+
+#include <mruby/class.h>
+#include <mruby/string.h>
+
+void pm_mrb_init(mrb_state *mrb)
+{
+    int ai = mrb_gc_arena_save(mrb);
+    pm_mrb_pmilter_init(mrb);
+    mrb_gc_arena_restore(mrb, ai);
+    pm_mrb_session_init(mrb);
+    mrb_gc_arena_restore(mrb, ai);
+    pm_mrb_headers_init(mrb);
+    mrb_gc_arena_restore(mrb, ai);
+    pm_mrb_output_init(mrb);
+    mrb_gc_arena_restore(mrb, ai);
+}
+
+pm_call_t *pm_mrb_call(mrb_state *mrb)
+{
+    pm_call_t *call = mrb->ud;
+    if (call == NULL)
+        mrb_raise(mrb, E_RUNTIME_ERROR, "no milter callback is running");
+    return call;
+}
+
+void pm_mrb_require_phase(mrb_state *mrb, pm_phase_t phase, const char *method)
+{
+    pm_call_t *call = pm_mrb_call(mrb);
+    if (call->phase != phase) {
+        struct RClass *pmilter = mrb_module_get(mrb, "Pmilter");
+        struct RClass *phase_error = mrb_class_get_under(mrb, pmilter, "PhaseError");
+        mrb_raisef(mrb, phase_error, "%s is only allowed in the %s phase (called in %s)", method,
+                   pm_phase_name(phase), pm_phase_name(call->phase));
+    }
+}
+
+mrb_value pm_mrb_str(mrb_state *mrb, const char *s)
+{
+    return s ? mrb_str_new_cstr(mrb, s) : mrb_str_new_lit(mrb, "");
+}

@@ -1,0 +1,121 @@
+/* script: compile handler files to bytecode once (see script.h). */
+#include "script.h"
+
+#include <errno.h>
+#include <mruby.h>
+#include <mruby/compile.h>
+#include <mruby/dump.h>
+#include <mruby/irep.h>
+#include <mruby/proc.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "alloc.h"
+
+static char *read_file(const char *path, size_t *len, char *err, size_t errlen)
+{
+    FILE *f = fopen(path, "rb");
+    if (f == NULL) {
+        snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+        return NULL;
+    }
+    size_t cap = 4096, n = 0;
+    char *buf = pm_malloc(cap);
+    size_t got;
+    while ((got = fread(buf + n, 1, cap - n, f)) > 0) {
+        n += got;
+        if (n == cap)
+            buf = pm_realloc(buf, cap *= 2);
+    }
+    int bad = ferror(f);
+    fclose(f);
+    if (bad) {
+        snprintf(err, errlen, "%s: read error", path);
+        free(buf);
+        return NULL;
+    }
+    *len = n;
+    return buf;
+}
+
+static pm_bytecode_t *compile_one(mrb_state *mrb, const char *path, char *err, size_t errlen)
+{
+    size_t len;
+    char *src = read_file(path, &len, err, errlen);
+    if (src == NULL)
+        return NULL;
+    mrbc_context *cxt = mrbc_context_new(mrb);
+    mrbc_filename(mrb, cxt, path);
+    cxt->capture_errors = TRUE;
+    cxt->no_optimize = FALSE;
+    struct mrb_parser_state *p = mrb_parse_nstring(mrb, src, len, cxt);
+    pm_bytecode_t *bc = NULL;
+    if (p == NULL) {
+        snprintf(err, errlen, "%s: cannot parse (out of memory)", path);
+    } else if (p->nerr > 0) {
+        snprintf(err, errlen, "%s:%d: %s", path, p->error_buffer[0].lineno, p->error_buffer[0].message);
+    } else {
+        struct RProc *proc = mrb_generate_code(mrb, p);
+        uint8_t *bin = NULL;
+        size_t bin_len = 0;
+        if (proc == NULL || mrb_dump_irep(mrb, proc->body.irep, MRB_DUMP_DEBUG_INFO, &bin, &bin_len) != MRB_DUMP_OK) {
+            snprintf(err, errlen, "%s: cannot compile", path);
+        } else {
+            bc = pm_calloc(1, sizeof *bc);
+            bc->path = pm_strdup(path);
+            bc->code = pm_malloc(bin_len);
+            memcpy(bc->code, bin, bin_len);
+            bc->len = bin_len;
+        }
+        mrb_free(mrb, bin);
+        mrb->exc = NULL;
+    }
+    if (p)
+        mrb_parser_free(p);
+    mrbc_context_free(mrb, cxt);
+    free(src);
+    return bc;
+}
+
+static pm_bytecode_t *bytecode_free(pm_bytecode_t *bc)
+{
+    if (bc) {
+        free(bc->path);
+        free(bc->code);
+        free(bc);
+    }
+    return NULL;
+}
+
+pm_scripts_t *pm_scripts_compile(const pm_config_t *cfg, char *err, size_t errlen)
+{
+    mrb_state *mrb = mrb_open();
+    if (mrb == NULL) {
+        snprintf(err, errlen, "cannot create an mruby VM (out of memory)");
+        return NULL;
+    }
+    pm_scripts_t *s = pm_calloc(1, sizeof *s);
+    for (int i = 0; i < PM_PHASE_COUNT; i++) {
+        if (cfg->handler[i] == NULL)
+            continue;
+        /* Two phases may share one file (the original example_envelope.rb). */
+        s->phase[i] = compile_one(mrb, cfg->handler[i], err, errlen);
+        if (s->phase[i] == NULL) {
+            s = pm_scripts_free(s);
+            break;
+        }
+    }
+    mrb_close(mrb);
+    return s;
+}
+
+pm_scripts_t *pm_scripts_free(pm_scripts_t *s)
+{
+    if (s == NULL)
+        return NULL;
+    for (int i = 0; i < PM_PHASE_COUNT; i++)
+        bytecode_free(s->phase[i]);
+    free(s);
+    return NULL;
+}

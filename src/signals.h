@@ -1,0 +1,17 @@
+/* signals: prompt, clean stop on SIGTERM/SIGINT/SIGHUP.
+ * libmilter's own signal thread calls sigwait(); the binary is linked with
+ * -Wl,--wrap=sigwait so that we see the signal too. libmilter then waits for
+ * its listener's poll timeout (5 s) before smfi_main returns; we cut that to
+ * ~10 ms by poking our own listening socket until it does. */
+#ifndef PM_SIGNALS_H
+#define PM_SIGNALS_H
+
+#include "config.h"
+
+/* Blocks the signals in the calling thread (call before any thread starts)
+ * and remembers cfg for the pokes. */
+void pm_signals_init(const pm_config_t *cfg);
+/* Stops the poking thread (after smfi_main returned). */
+void pm_signals_done(void);
+
+#endif

@@ -1,0 +1,26 @@
+/* vm: one mruby VM with pmilter's Ruby API and every handler loaded from
+ * precompiled bytecode. A VM is used by one thread at a time (vm_pool.c lends
+ * it per callback). pm_vm_run is the only way into Ruby: it saves and restores
+ * the GC arena and turns an exception into a "file:line: message (Class)" string. */
+#ifndef PM_VM_H
+#define PM_VM_H
+#include <mruby.h>
+#include <stddef.h>
+
+#include "script.h"
+#include "session.h"
+
+typedef struct pm_vm {
+    mrb_state *mrb;
+    struct RProc *proc[PM_PHASE_COUNT]; /* NULL: no handler for the phase */
+    struct pm_vm *next;                  /* vm_pool's free list */
+} pm_vm_t;
+
+/* Returns NULL with the reason in err. */
+pm_vm_t *pm_vm_new(const pm_scripts_t *scripts, char *err, size_t errlen);
+pm_vm_t *pm_vm_free(pm_vm_t *vm);
+/* Runs the handler of call->phase with call as context. Returns 0, or -1 with
+ * the exception in err. The VM stays usable either way. */
+int pm_vm_run(pm_vm_t *vm, pm_call_t *call, char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,77 @@
+# Shared helpers for the shell-driven suites (integration, e2e, ...).
+# Source it; every server started through it is stopped on exit.
+#   pass NAME / fail NAME WHY     report one test (test/run.sh counts these)
+#   check NAME CMD...             pass if CMD succeeds, else fail
+#   tmpdir                        a per-suite temp dir ($T), removed on exit
+#   start_pmilter CONF [ARGS]     start $PMILTER -c CONF, wait for its socket; sets PM_PID,
+#                                 PM_OUT (stdout file), PM_ERR (stderr file)
+#   stop_pmilter                  SIGTERM and wait (fails loudly if it does not exit)
+#   wait_for CMD...               retry CMD for up to 10 s
+
+PMILTER=${PMILTER:-./pmilter}
+PMILTER=$(cd "$(dirname "$PMILTER")" && pwd)/$(basename "$PMILTER")
+_cleanup_cmds=()
+on_exit() { _cleanup_cmds+=("$*"); }
+_run_cleanup() { local i; for ((i=${#_cleanup_cmds[@]}-1; i>=0; i--)); do eval "${_cleanup_cmds[i]}" >/dev/null 2>&1; done; }
+trap _run_cleanup EXIT
+
+pass() { echo "PASS: $1"; }
+fail() { echo "FAIL: $1: $2"; }
+check() { local name=$1; shift; if "$@"; then pass "$name"; else fail "$name" "command failed: $*"; fi; }
+
+tmpdir() {
+    T=$(mktemp -d /tmp/pmilter-test.XXXXXX)
+    chmod 755 "$T"
+    on_exit "rm -rf '$T'"
+}
+
+wait_for() {
+    local i
+    for ((i = 0; i < 200; i++)); do "$@" && return 0; sleep 0.05; done
+    return 1
+}
+
+# The socket path or inet spec a config listens on, read back from the file.
+_listen_of() { sed -n 's/^[[:space:]]*listen[[:space:]]*=[[:space:]]*"\(.*\)".*/\1/p' "$1" | head -1; }
+
+_listening() {
+    case "$1" in
+        inet:*@*) local port=${1#inet:}; port=${port%@*}; (exec 3<>/dev/tcp/127.0.0.1/$port) 2>/dev/null ;;
+        inet6:*) local port=${1#inet6:}; port=${port%@*}; ss -ltn | grep -q "\]:$port " ;;
+        *) local p=${1#unix:}; p=${p#local:}; case "$p" in /*) ;; *) p=$(dirname "$2")/$p;; esac; [ -S "$p" ] ;;
+    esac
+}
+
+start_pmilter() {
+    local conf=$1; shift
+    PM_OUT=$(mktemp "${T:-/tmp}/pm-out.XXXXXX"); PM_ERR=$(mktemp "${T:-/tmp}/pm-err.XXXXXX")
+    "$PMILTER" -c "$conf" "$@" >"$PM_OUT" 2>"$PM_ERR" &
+    PM_PID=$!
+    on_exit "kill -9 $PM_PID"
+    local spec; spec=$(_listen_of "$conf")
+    if ! wait_for _listening "$spec" "$conf"; then
+        echo "pmilter did not start listening on $spec; stderr:" >&2; cat "$PM_ERR" >&2
+        return 1
+    fi
+}
+
+stop_pmilter() {
+    [ -n "${PM_PID:-}" ] || return 0
+    kill -TERM "$PM_PID" 2>/dev/null
+    local i
+    for ((i = 0; i < 200; i++)); do kill -0 "$PM_PID" 2>/dev/null || break; sleep 0.05; done
+    if kill -0 "$PM_PID" 2>/dev/null; then echo "pmilter $PM_PID ignored SIGTERM for 10 s" >&2; kill -9 "$PM_PID"; fi
+    wait "$PM_PID" 2>/dev/null
+    PM_STATUS=$?
+    PM_PID=
+    return 0
+}
+
+# Fails NAME if the pmilter stderr file shows a sanitizer report or a crash.
+check_sanitizer_clean() {
+    if grep -qE 'ERROR: (Address|Leak)Sanitizer|runtime error:|SUMMARY: UndefinedBehaviorSanitizer' "${2:-$PM_ERR}"; then
+        fail "$1" "sanitizer report in pmilter stderr: $(grep -m1 -E 'ERROR|runtime error' "${2:-$PM_ERR}")"
+    else
+        pass "$1"
+    fi
+}

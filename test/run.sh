@@ -1,0 +1,25 @@
+#!/bin/bash
+# Runs every suite (test/<suite>/run.sh, in the order below, then any others)
+# and closes with "N passed, N failed". A suite reports one line per test:
+# "PASS: name" or "FAIL: name: why". A suite that exits non-zero without
+# reporting a FAIL counts as one failure, so a crash never passes silently.
+# Environment: PMILTER (binary under test, default ./pmilter), SUITES (names to run).
+cd "$(dirname "$0")/.." || exit 1
+export PMILTER=${PMILTER:-./pmilter}
+export BUILD=${BUILD:-build/default}
+order="unit integration e2e regexp client fuzz load"
+suites=${SUITES:-$(for s in $order; do [ -x test/$s/run.sh ] && echo $s; done
+    for d in test/*/run.sh; do s=${d#test/}; s=${s%/run.sh}; case " $order " in *" $s "*) ;; *) echo $s;; esac; done)}
+passed=0 failed=0
+for s in $suites; do
+    echo "== suite $s"
+    out=$(mktemp)
+    test/$s/run.sh 2>&1 | tee "$out"
+    rc=${PIPESTATUS[0]}
+    p=$(grep -c '^PASS: ' "$out"); f=$(grep -c '^FAIL: ' "$out")
+    if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then echo "FAIL: suite $s exited $rc"; f=1; fi
+    passed=$((passed + p)); failed=$((failed + f))
+    rm -f "$out"
+done
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ] && [ "$passed" -gt 0 ]
