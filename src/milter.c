@@ -283,7 +283,9 @@ int pm_milter_run(const pm_config_t *cfg, const pm_scripts_t *scripts, pm_vm_poo
     char conn[32];
     snprintf(conn, sizeof conn, "fd:%d", listen_fd);
     if (smfi_register(desc) != MI_SUCCESS || smfi_setconn(conn) != MI_SUCCESS ||
-        smfi_settimeout(cfg->timeout) != MI_SUCCESS || (cfg->debug && smfi_setdbg(cfg->debug) != MI_SUCCESS)) {
+        smfi_settimeout(cfg->timeout) != MI_SUCCESS ||
+        /* libmilter calls listen() again on the fd, with its own default backlog otherwise. */
+        smfi_setbacklog(cfg->listen_backlog) != MI_SUCCESS || (cfg->debug && smfi_setdbg(cfg->debug) != MI_SUCCESS)) {
         pm_error("libmilter refused the configuration (smfi_register/smfi_setconn)");
         return -1;
     }

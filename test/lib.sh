@@ -22,7 +22,7 @@ check() { local name=$1; shift; if "$@"; then pass "$name"; else fail "$name" "c
 tmpdir() {
     T=$(mktemp -d /tmp/pmilter-test.XXXXXX)
     chmod 755 "$T"
-    on_exit "rm -rf '$T'"
+    [ -n "${KEEP_TMP:-}" ] || on_exit "rm -rf '$T'"
 }
 
 wait_for() {
@@ -37,6 +37,7 @@ _listen_of() { sed -n 's/^[[:space:]]*listen[[:space:]]*=[[:space:]]*"\(.*\)".*/
 _listening() {
     case "$1" in
         inet:*@*) local port=${1#inet:}; port=${port%@*}; (exec 3<>/dev/tcp/127.0.0.1/$port) 2>/dev/null ;;
+        inet:*:*) (exec 3<>/dev/tcp/127.0.0.1/${1##*:}) 2>/dev/null ;;
         inet6:*) local port=${1#inet6:}; port=${port%@*}; ss -ltn | grep -q "\]:$port " ;;
         *) local p=${1#unix:}; p=${p#local:}; case "$p" in /*) ;; *) p=$(dirname "$2")/$p;; esac; [ -S "$p" ] ;;
     esac

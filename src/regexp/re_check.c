@@ -1,0 +1,146 @@
+/*
+ * re_check.c - pm_regexp_check_irep(): find the regexp literals of a
+ * compiled script and compile each one, so that a bad literal is reported
+ * at load time with its file and line instead of when its line first runs.
+ *
+ * mruby 3.1 compiles /src/flags into (measured with `mrbc -v`):
+ *   OCLASS R; GETMCNST R R::Regexp; STRING R+1 pool(src);
+ *   [STRING R+2 pool(flags) | LOADNIL R+2]; [STRING R+3 pool(enc)];
+ *   SEND R :compile n
+ * A literal with #{} builds its source with STRCAT and is skipped: it is
+ * only known at run time. Reads the irep only; any thread.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <mruby.h>
+#include <mruby/irep.h>
+#include <mruby/debug.h>
+#include <mruby/opcode.h>
+
+#include "mrb_regexp.h"
+#include "re_internal.h"
+
+enum { F_Z, F_B, F_BB, F_BBB, F_BS, F_BSS, F_S, F_W };
+
+static const unsigned char op_format[] = {
+#define OPCODE(name, fmt) F_##fmt,
+#include <mruby/ops.h>
+#undef OPCODE
+};
+
+/* What the scan knows about one register. */
+enum { R_UNKNOWN, R_REGEXP_CLASS, R_POOL_STRING, R_NIL };
+typedef struct {
+    unsigned char kind;
+    uint32_t pool; /* index into irep->pool for R_POOL_STRING */
+} reg_state;
+
+static mrb_bool sym_is(mrb_state *mrb, mrb_sym sym, const char *name)
+{
+    mrb_int len;
+    const char *s = mrb_sym_name_len(mrb, sym, &len);
+    return s && (size_t)len == strlen(name) && memcmp(s, name, (size_t)len) == 0;
+}
+
+/* Decode one instruction at *pc: opcode and operands a, b, c (EXT1-3 widen them). */
+static int decode(const mrb_code *iseq, uint32_t *pc, uint32_t *a, uint32_t *b, uint32_t *c)
+{
+    const mrb_code *p = iseq + *pc;
+    int ext = 0, op = *p++;
+    if (op == OP_EXT1 || op == OP_EXT2 || op == OP_EXT3) {
+        ext = op - OP_EXT1 + 1;
+        op = *p++;
+    }
+    int wa = (ext & 1) ? 2 : 1, wb = (ext & 2) ? 2 : 1;
+#define RD(n) ((n) == 2 ? (p += 2, (uint32_t)(p[-2] << 8 | p[-1])) : (uint32_t)(*p++))
+    *a = *b = *c = 0;
+    switch (op_format[op]) {
+    case F_Z: break;
+    case F_B: *a = RD(wa); break;
+    case F_BB: *a = RD(wa); *b = RD(wb); break;
+    case F_BBB: *a = RD(wa); *b = RD(wb); *c = RD(1); break;
+    case F_BS: *a = RD(wa); *b = RD(2); break;
+    case F_BSS: *a = RD(wa); *b = RD(2); *c = RD(2); break;
+    case F_S: *a = RD(2); break;
+    case F_W: p += 3; break;
+    }
+#undef RD
+    *pc = (uint32_t)(p - iseq);
+    return op;
+}
+
+/* Compile the literal whose SEND is at pc; on error fill err and return -1. */
+static int check_literal(mrb_state *mrb, const mrb_irep *irep, const reg_state *rs, uint32_t a, uint32_t argc, uint32_t pc,
+                         char *err, size_t errlen)
+{
+    const mrb_pool_value *src = &irep->pool[rs[a + 1].pool];
+    int options = 0;
+    if (argc >= 2 && rs[a + 2].kind == R_POOL_STRING) {
+        const mrb_pool_value *f = &irep->pool[rs[a + 2].pool];
+        for (uint32_t i = 0; i < (f->tt >> 2); i++)
+            options |= f->u.str[i] == 'i' ? RE_IGNORECASE : f->u.str[i] == 'x' ? RE_EXTENDED : f->u.str[i] == 'm' ? RE_MULTILINE : 0;
+    }
+    regex_t *reg;
+    char msg[600];
+    if (re_compile(src->u.str, src->tt >> 2, options, ONIG_ENCODING_UTF8, &reg, msg, sizeof msg) == 0) {
+        onig_free(reg);
+        return 0;
+    }
+    const char *file = mrb_debug_get_filename(mrb, irep, pc);
+    int32_t line = mrb_debug_get_line(mrb, irep, pc);
+    snprintf(err, errlen, "%s:%ld: %s", file ? file : "(unknown)", (long)(line < 0 ? 0 : line), msg);
+    return -1;
+}
+
+static int check_one(mrb_state *mrb, const mrb_irep *irep, char *err, size_t errlen)
+{
+    reg_state *rs = calloc((size_t)irep->nregs + 4, sizeof *rs);
+    if (!rs) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    int result = 0;
+    uint32_t pc = 0, a, b, c;
+    while (pc < irep->ilen && result == 0) {
+        uint32_t at = pc;
+        int op = decode(irep->iseq, &pc, &a, &b, &c);
+        if (op_format[op] == F_Z || op_format[op] == F_S || op_format[op] == F_W || a >= irep->nregs)
+            continue;
+        switch (op) {
+        case OP_GETMCNST:
+        case OP_GETCONST:
+            rs[a].kind = b < irep->slen && sym_is(mrb, irep->syms[b], "Regexp") ? R_REGEXP_CLASS : R_UNKNOWN;
+            break;
+        case OP_STRING:
+            rs[a].kind = b < irep->plen && !(irep->pool[b].tt & IREP_TT_NFLAG) ? R_POOL_STRING : R_UNKNOWN;
+            rs[a].pool = b;
+            break;
+        case OP_LOADNIL:
+            rs[a].kind = R_NIL;
+            break;
+        case OP_SEND:
+            if (rs[a].kind == R_REGEXP_CLASS && c >= 1 && c <= 3 && a + c < irep->nregs && b < irep->slen &&
+                sym_is(mrb, irep->syms[b], "compile") && rs[a + 1].kind == R_POOL_STRING)
+                result = check_literal(mrb, irep, rs, a, c, at, err, errlen);
+            rs[a].kind = R_UNKNOWN;
+            break;
+        default:
+            rs[a].kind = R_UNKNOWN; /* most instructions write R[a]; forgetting is always safe */
+            break;
+        }
+    }
+    free(rs);
+    for (uint16_t i = 0; i < irep->rlen && result == 0; i++)
+        if (irep->reps[i])
+            result = check_one(mrb, irep->reps[i], err, errlen);
+    return result;
+}
+
+int pm_regexp_check_irep(mrb_state *mrb, const struct mrb_irep *irep, char *err, size_t errlen)
+{
+    if (errlen)
+        err[0] = '\0';
+    return irep ? check_one(mrb, irep, err, errlen) : 0;
+}

@@ -1,0 +1,81 @@
+/*
+ * re_internal.h - what the files of src/regexp share. Not for callers
+ * outside src/regexp: they use mrb_regexp.h.
+ */
+#ifndef PM_RE_INTERNAL_H
+#define PM_RE_INTERNAL_H
+
+#include <stddef.h>
+#include <oniguruma.h>
+#include <mruby.h>
+#include <mruby/data.h>
+
+/* Ruby's option bits, the values of Regexp::IGNORECASE etc. in CRuby. */
+#define RE_IGNORECASE 1
+#define RE_EXTENDED 2
+#define RE_MULTILINE 4
+#define RE_FIXEDENCODING 16
+#define RE_NOENCODING 32
+
+/*
+ * Backtracking bounds for one search (see docs/regexp.md). Past either,
+ * the search stops and RegexpError "match limit exceeded" is raised.
+ * retry/match: per start position; retry/search: the whole scan of a subject;
+ * stack: backtrack entries (about 16-32 bytes each).
+ */
+#define RE_RETRY_LIMIT_IN_MATCH 1000000UL
+#define RE_RETRY_LIMIT_IN_SEARCH 10000000UL
+#define RE_MATCH_STACK_LIMIT 1000000U
+
+/* The C side of a Regexp object. */
+typedef struct {
+    regex_t *utf8; /* owned; compiled with the object */
+    regex_t *bin;  /* owned; NULL until a subject that is not valid UTF-8 needs it */
+    int options;   /* RE_* bits */
+} re_t;
+
+/* The C side of a MatchData object; the subject and Regexp are ivars. */
+typedef struct {
+    OnigRegion *region; /* owned; byte offsets into the subject */
+    regex_t *reg;       /* borrowed from the Regexp ivar, which outlives us */
+} md_t;
+
+extern const mrb_data_type re_type;
+extern const mrb_data_type md_type;
+
+/* re_onig.c: Oniguruma without Ruby objects (also used by re_check.c). */
+void re_onig_init(void);
+int re_compile(const char *src, size_t len, int options, OnigEncoding enc, regex_t **out, char *err, size_t errlen);
+void re_describe(const char *src, size_t len, int options, char *out, size_t outlen);
+
+/* re_regexp.c */
+struct RClass *re_class(mrb_state *mrb);
+re_t *re_get(mrb_state *mrb, mrb_value re);
+mrb_value re_source(mrb_state *mrb, mrb_value re);
+mrb_value re_from_pattern(mrb_state *mrb, mrb_value pat, mrb_bool quote);
+void pm_mrb_regexp_class_init(mrb_state *mrb);
+
+/* re_search.c: searching with the limits; results as MatchData. */
+mrb_value re_snapshot(mrb_state *mrb, mrb_value str);
+mrb_bool re_is_regexp(mrb_value v);
+regex_t *re_for_subject(mrb_state *mrb, mrb_value re, mrb_value snap);
+mrb_value re_search(mrb_state *mrb, mrb_value re, regex_t *reg, mrb_value snap, mrb_int start, mrb_bool backward);
+mrb_value re_match_here(mrb_state *mrb, mrb_value re, regex_t *reg, mrb_value snap, mrb_int at);
+mrb_int re_char_len(regex_t *reg, mrb_value snap, mrb_int pos);
+mrb_value re_search_str(mrb_state *mrb, mrb_value re, mrb_value str, mrb_int start, mrb_bool backward);
+
+/* re_matchdata.c */
+md_t *md_get(mrb_state *mrb, mrb_value md);
+mrb_value md_alloc(mrb_state *mrb, mrb_value re, regex_t *reg, mrb_value snap);
+mrb_value md_subject(mrb_state *mrb, mrb_value md);
+mrb_value md_group(mrb_state *mrb, mrb_value md, int n);
+mrb_int md_begin(mrb_state *mrb, mrb_value md, int n);
+mrb_int md_end(mrb_state *mrb, mrb_value md, int n);
+int md_name_to_group(mrb_state *mrb, mrb_value md, const char *name, size_t len, mrb_bool raise);
+void re_set_last_match(mrb_state *mrb, mrb_value md);
+void pm_mrb_matchdata_init(mrb_state *mrb);
+
+/* re_string.c */
+void pm_mrb_regexp_string_init(mrb_state *mrb);
+
+#endif

@@ -1,0 +1,134 @@
+/*
+ * re_search.c - one search of a subject, bounded, with the result as a
+ * MatchData (or nil).
+ *
+ * Subjects are byte strings (mruby has no encodings here). A subject that is
+ * valid UTF-8 is searched with the UTF-8 program; any other is searched with
+ * the pattern compiled for single bytes (docs/regexp.md). Every search runs
+ * with per-call backtracking limits (re_internal.h), so no global Oniguruma
+ * setting is touched. DIAGNOSTICS: RegexpError "match limit exceeded: /src/"
+ * when a limit is hit; ArgumentError when a non-UTF-8 subject meets a pattern
+ * that only makes sense in UTF-8.
+ */
+#include <stdio.h>
+
+#include <mruby.h>
+#include <mruby/string.h>
+#include <mruby/class.h>
+
+#include "re_internal.h"
+
+mrb_bool re_is_regexp(mrb_value v)
+{
+    return mrb_data_p(v) && DATA_TYPE(v) == &re_type;
+}
+
+/* A frozen string sharing str's bytes: what MatchData#string returns, and
+ * what loops search so that a block changing the subject cannot move it. */
+mrb_value re_snapshot(mrb_state *mrb, mrb_value str)
+{
+    if (mrb_frozen_p(mrb_basic_ptr(str)))
+        return str;
+    return mrb_obj_freeze(mrb, mrb_str_dup(mrb, str));
+}
+
+regex_t *re_for_subject(mrb_state *mrb, mrb_value re, mrb_value snap)
+{
+    re_t *r = re_get(mrb, re);
+    const OnigUChar *p = (const OnigUChar *)RSTRING_PTR(snap);
+    if (onigenc_is_valid_mbc_string(ONIG_ENCODING_UTF8, p, p + RSTRING_LEN(snap)))
+        return r->utf8;
+    if (!r->bin) {
+        mrb_value src = re_source(mrb, re);
+        if (re_compile(RSTRING_PTR(src), (size_t)RSTRING_LEN(src), r->options, ONIG_ENCODING_ASCII, &r->bin, NULL, 0) < 0)
+            mrb_raise(mrb, E_ARGUMENT_ERROR, "invalid byte sequence in UTF-8");
+    }
+    return r->bin;
+}
+
+static void raise_search_error(mrb_state *mrb, mrb_value re, int code)
+{
+    char desc[512], msg[700];
+    mrb_value src = re_source(mrb, re);
+    re_describe(RSTRING_PTR(src), (size_t)RSTRING_LEN(src), re_get(mrb, re)->options, desc, sizeof desc);
+    if (code == ONIGERR_RETRY_LIMIT_IN_MATCH_OVER || code == ONIGERR_RETRY_LIMIT_IN_SEARCH_OVER ||
+        code == ONIGERR_MATCH_STACK_LIMIT_OVER) {
+        snprintf(msg, sizeof msg, "match limit exceeded: %s", desc);
+    } else {
+        OnigUChar text[ONIG_MAX_ERROR_MESSAGE_LEN];
+        onig_error_code_to_str(text, code);
+        snprintf(msg, sizeof msg, "%s: %s", (const char *)text, desc);
+    }
+    mrb_raise(mrb, mrb_class_get(mrb, "RegexpError"), msg);
+}
+
+/*
+ * Search snap from byte offset start (forward to the end, or backward to 0),
+ * or match exactly at start (anchored). Returns a MatchData or nil.
+ */
+static mrb_value run(mrb_state *mrb, mrb_value re, regex_t *reg, mrb_value snap, mrb_int start, int how)
+{
+    enum { FORWARD, BACKWARD, ANCHORED };
+    mrb_int len = RSTRING_LEN(snap);
+    if (start < 0 || start > len)
+        return mrb_nil_value();
+    /* The MatchData owns the region from here on, so a raise leaks nothing. */
+    mrb_value md = md_alloc(mrb, re, reg, snap);
+    OnigRegion *region = md_get(mrb, md)->region;
+    const OnigUChar *s = (const OnigUChar *)RSTRING_PTR(snap), *e = s + len, *at = s + start;
+    OnigEncoding enc = onig_get_encoding(reg);
+    /* Never start inside a UTF-8 sequence: CRuby moves to a character head too. */
+    at = how == BACKWARD ? onigenc_get_left_adjust_char_head(enc, s, at) : onigenc_get_right_adjust_char_head(enc, s, at);
+
+    OnigMatchParam *mp = onig_new_match_param();
+    if (!mp)
+        mrb_raise(mrb, E_RUNTIME_ERROR, "out of memory");
+    onig_initialize_match_param(mp);
+    onig_set_retry_limit_in_match_of_match_param(mp, RE_RETRY_LIMIT_IN_MATCH);
+    onig_set_retry_limit_in_search_of_match_param(mp, RE_RETRY_LIMIT_IN_SEARCH);
+    onig_set_match_stack_limit_size_of_match_param(mp, RE_MATCH_STACK_LIMIT);
+    int r;
+    if (how == ANCHORED)
+        r = onig_match_with_param(reg, s, e, at, region, ONIG_OPTION_NONE, mp);
+    else
+        r = onig_search_with_param(reg, s, e, at, how == BACKWARD ? s : e, region, ONIG_OPTION_NONE, mp);
+    onig_free_match_param(mp);
+    if (r >= 0)
+        return md;
+    if (r == ONIG_MISMATCH)
+        return mrb_nil_value();
+    raise_search_error(mrb, re, r);
+    return mrb_nil_value();
+}
+
+mrb_value re_search(mrb_state *mrb, mrb_value re, regex_t *reg, mrb_value snap, mrb_int start, mrb_bool backward)
+{
+    return run(mrb, re, reg, snap, start, backward ? 1 : 0);
+}
+
+mrb_value re_match_here(mrb_state *mrb, mrb_value re, regex_t *reg, mrb_value snap, mrb_int at)
+{
+    return run(mrb, re, reg, snap, at, 2);
+}
+
+/* Bytes of the character at pos (1 at or past the end): how far an empty match steps. */
+mrb_int re_char_len(regex_t *reg, mrb_value snap, mrb_int pos)
+{
+    mrb_int len = RSTRING_LEN(snap);
+    if (pos >= len)
+        return 1;
+    mrb_int n = ONIGENC_MBC_ENC_LEN(onig_get_encoding(reg), (const OnigUChar *)RSTRING_PTR(snap) + pos);
+    return n < 1 ? 1 : n > len - pos ? len - pos : n;
+}
+
+/* One search of str from start (negative counts from the end), as Regexp#match does. */
+mrb_value re_search_str(mrb_state *mrb, mrb_value re, mrb_value str, mrb_int start, mrb_bool backward)
+{
+    mrb_int len = RSTRING_LEN(str);
+    if (start < 0)
+        start += len;
+    if (start < 0 || start > len)
+        return mrb_nil_value();
+    mrb_value snap = re_snapshot(mrb, str);
+    return re_search(mrb, re, re_for_subject(mrb, re, snap), snap, start, backward);
+}

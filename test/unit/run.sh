@@ -1,0 +1,11 @@
+#!/bin/bash
+# Runs every unit test binary built by test/unit/unit.mk.
+cd "$(dirname "$0")/../.." || exit 1
+BUILD=${BUILD:-build/default}
+rc=0
+for src in test/unit/test_*.c; do
+    bin=$BUILD/unit/$(basename "$src" .c)
+    if [ ! -x "$bin" ]; then echo "FAIL: $(basename "$src" .c): not built ($bin)"; rc=1; continue; fi
+    (cd test/unit && "$OLDPWD/$bin") || rc=1
+done
+exit $rc
