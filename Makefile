@@ -8,12 +8,12 @@ SAN      ?=
 CFLAGS   += -std=c11 -D_GNU_SOURCE $(OPT) -g -Wall -Wextra -Wshadow -Wformat=2 -Wno-unused-parameter $(SAN)
 CXXFLAGS += -std=c++17 $(OPT) -g -Wall -Wextra $(SAN)
 # libmilter statically, so that --wrap can reach its sigwait (prompt shutdown, see src/signals.c).
-LDLIBS   += -l:libmilter.a -lmruby -lm -lpthread -lstdc++
+LDLIBS   += -l:libmilter.a -lmruby -lonig -lm -lpthread -lstdc++
 LDFLAGS  += -Wl,--wrap=sigwait $(SAN)
 
 BUILD    ?= build/default
 BIN      ?= pmilter
-SRCS_C   := $(wildcard src/*.c)
+SRCS_C   := $(wildcard src/*.c) $(wildcard src/regexp/*.c)
 OBJS     := $(SRCS_C:src/%.c=$(BUILD)/%.o) $(BUILD)/config_toml.o
 CORE_OBJS := $(filter-out $(BUILD)/main.o,$(OBJS))
 
@@ -26,7 +26,8 @@ deps:
 $(BIN): $(OBJS)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/%.o: src/%.c $(wildcard src/*.h) | $(BUILD)
+$(BUILD)/%.o: src/%.c $(wildcard src/*.h src/regexp/*.h) | $(BUILD)
+	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -c -o $@ $<
 
 $(BUILD)/config_toml.o: src/config_toml.cc src/config_toml.h | $(BUILD)

@@ -256,10 +256,49 @@ static int load_server(loader_t *ld, const pm_toml_node_t *server)
     return 0;
 }
 
+/* A readable file at path (resolved); NULL and an error otherwise. */
+static char *readable_file(loader_t *ld, int line, const char *key, const char *what, const char *path)
+{
+    if (path[0] == '\0') {
+        fail(ld, line, key, "empty %s path", what);
+        return NULL;
+    }
+    char *resolved = resolve_path(ld, path);
+    if (access(resolved, R_OK) != 0) {
+        char msg[512];
+        snprintf(msg, sizeof msg, "cannot read %s %s: %s", what, resolved, strerror(errno));
+        free(resolved);
+        fail(ld, line, key, "%s", msg);
+        return NULL;
+    }
+    return resolved;
+}
+
+/* mruby_library = ["lib/a.rb", ...]: shared code, since mruby has no require. */
+static int set_library(loader_t *ld, const char *key, const pm_toml_node_t *n)
+{
+    if (n->type != PM_TOML_ARRAY)
+        return fail(ld, n->line, key, "expected an array of file names, got %s", pm_toml_type_name(n->type));
+    pm_config_t *cfg = ld->cfg;
+    for (size_t i = 0; i < n->n_items; i++) {
+        const pm_toml_node_t *item = &n->items[i];
+        if (item->type != PM_TOML_STRING)
+            return fail(ld, item->line, key, "expected file names (strings), got %s", pm_toml_type_name(item->type));
+        char *path = readable_file(ld, item->line, key, "library", item->str);
+        if (path == NULL)
+            return -1;
+        cfg->library = pm_realloc(cfg->library, (cfg->n_library + 1) * sizeof *cfg->library);
+        cfg->library[cfg->n_library++] = path;
+    }
+    return 0;
+}
+
 static int set_handler(loader_t *ld, const char *section, const pm_toml_node_t *n)
 {
     char key[160];
     snprintf(key, sizeof key, "%s.%s", section, n->key);
+    if (strcmp(n->key, "mruby_library") == 0)
+        return set_library(ld, key, n);
     int phase = pm_phase_from_key(n->key);
     if (phase < 0) {
         warn(ld, n->line, key, "unknown key, ignored");
@@ -267,16 +306,10 @@ static int set_handler(loader_t *ld, const char *section, const pm_toml_node_t *
     }
     if (n->type != PM_TOML_STRING)
         return fail(ld, n->line, key, "expected string (a handler file), got %s", pm_toml_type_name(n->type));
-    if (n->str[0] == '\0')
-        return fail(ld, n->line, key, "empty handler path");
     pm_config_t *cfg = ld->cfg;
-    char *path = resolve_path(ld, n->str);
-    if (access(path, R_OK) != 0) {
-        char msg[512];
-        snprintf(msg, sizeof msg, "cannot read handler %s: %s", path, strerror(errno));
-        free(path);
-        return fail(ld, n->line, key, "%s", msg);
-    }
+    char *path = readable_file(ld, n->line, key, "handler", n->str);
+    if (path == NULL)
+        return -1;
     free(cfg->handler[phase]);
     free(cfg->handler_src[phase]);
     cfg->handler[phase] = path;
@@ -393,6 +426,9 @@ pm_config_t *pm_config_free(pm_config_t *cfg)
         free(cfg->handler[i]);
         free(cfg->handler_src[i]);
     }
+    for (size_t i = 0; i < cfg->n_library; i++)
+        free(cfg->library[i]);
+    free(cfg->library);
     for (size_t i = 0; i < cfg->n_warnings; i++)
         free(cfg->warnings[i]);
     free(cfg->warnings);

@@ -37,6 +37,10 @@ typedef struct pm_config {
     char *handler[PM_PHASE_COUNT];
     char *handler_src[PM_PHASE_COUNT]; /* where it was set: "pmilter.conf:20" */
 
+    /* [handler.config] mruby_library: files loaded into every VM before the handlers */
+    char **library;
+    size_t n_library;
+
     char **warnings; /* non-fatal findings (unknown keys), for the caller to log */
     size_t n_warnings;
 } pm_config_t;

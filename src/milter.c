@@ -78,7 +78,7 @@ static sfsistat run(SMFICTX *ctx, pm_phase_t phase, pm_call_t *call)
     if (phase >= PM_PHASE_ENVRCPT && phase <= PM_PHASE_EOM && s->receive_time == 0)
         s->receive_time = time(NULL);
     if (!has_handler(phase))
-        return SMFIS_CONTINUE;
+        return s->no_reply & (1u << phase) ? SMFIS_NOREPLY : SMFIS_CONTINUE;
     atomic_fetch_add(&in_flight, 1);
     call->cfg = rt.cfg;
     call->phase = phase;
@@ -100,28 +100,47 @@ static sfsistat run(SMFICTX *ctx, pm_phase_t phase, pm_call_t *call)
     return result;
 }
 
+/* Per phase: the flag that switches it off, and the one that lets the MTA
+ * send it without waiting for a reply. */
+static const struct {
+    pm_phase_t phase;
+    unsigned long off, no_reply;
+} negotiable[] = {
+    {PM_PHASE_CONNECT, SMFIP_NOCONNECT, SMFIP_NR_CONN}, {PM_PHASE_HELO, SMFIP_NOHELO, SMFIP_NR_HELO},
+    {PM_PHASE_ENVFROM, SMFIP_NOMAIL, SMFIP_NR_MAIL},    {PM_PHASE_ENVRCPT, SMFIP_NORCPT, SMFIP_NR_RCPT},
+    {PM_PHASE_DATA, SMFIP_NODATA, SMFIP_NR_DATA},       {PM_PHASE_HEADER, SMFIP_NOHDRS, SMFIP_NR_HDR},
+    {PM_PHASE_EOH, SMFIP_NOEOH, SMFIP_NR_EOH},          {PM_PHASE_BODY, SMFIP_NOBODY, SMFIP_NR_BODY},
+    {PM_PHASE_UNKNOWN, SMFIP_NOUNKNOWN, SMFIP_NR_UNKN},
+};
+
+/* A phase with a handler is negotiated as usual. A phase without one is
+ * switched off, unless a handler reads a fact only that phase carries: then
+ * the MTA sends it without waiting for a reply (SMFIP_NR_*), or with a
+ * normal reply if it cannot do that. */
 static sfsistat on_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1, unsigned long f2, unsigned long f3,
                              unsigned long *pf0, unsigned long *pf1, unsigned long *pf2, unsigned long *pf3)
 {
-    static const struct {
-        pm_phase_t phase;
-        unsigned long flag;
-    } skippable[] = {
-        {PM_PHASE_CONNECT, SMFIP_NOCONNECT}, {PM_PHASE_HELO, SMFIP_NOHELO},   {PM_PHASE_ENVFROM, SMFIP_NOMAIL},
-        {PM_PHASE_ENVRCPT, SMFIP_NORCPT},    {PM_PHASE_DATA, SMFIP_NODATA},   {PM_PHASE_HEADER, SMFIP_NOHDRS},
-        {PM_PHASE_EOH, SMFIP_NOEOH},         {PM_PHASE_BODY, SMFIP_NOBODY},   {PM_PHASE_UNKNOWN, SMFIP_NOUNKNOWN},
-    };
     pm_session_t *s = session_of(ctx);
+    unsigned facts = rt.cfg->mruby_handler ? rt.scripts->facts_needed : 0;
     unsigned long protocol = 0;
-    for (size_t i = 0; i < sizeof skippable / sizeof skippable[0]; i++)
-        if (!has_handler(skippable[i].phase))
-            protocol |= skippable[i].flag;
+    s->no_reply = 0;
+    for (size_t i = 0; i < sizeof negotiable / sizeof negotiable[0]; i++) {
+        pm_phase_t phase = negotiable[i].phase;
+        if (has_handler(phase))
+            continue;
+        if (!(facts & (1u << phase))) {
+            protocol |= negotiable[i].off & f1;
+        } else if (f1 & negotiable[i].no_reply) {
+            protocol |= negotiable[i].no_reply;
+            s->no_reply |= 1u << phase;
+        }
+    }
     if (has_handler(PM_PHASE_BODY))
-        protocol |= SMFIP_SKIP;
+        protocol |= SMFIP_SKIP & f1;
     s->mta_offers_skip = (f1 & SMFIP_SKIP) != 0;
     *pf0 = f0 & (SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_CHGBODY | SMFIF_ADDRCPT | SMFIF_ADDRCPT_PAR | SMFIF_DELRCPT |
                  SMFIF_QUARANTINE | SMFIF_CHGFROM | SMFIF_SETSYMLIST);
-    *pf1 = f1 & protocol; /* ask only for what the MTA offers */
+    *pf1 = protocol;
     *pf2 = 0;
     *pf3 = 0;
     return SMFIS_CONTINUE;

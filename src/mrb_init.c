@@ -4,6 +4,8 @@
 #include <mruby/class.h>
 #include <mruby/string.h>
 
+#include "regexp/mrb_regexp.h"
+
 void pm_mrb_init(mrb_state *mrb)
 {
     int ai = mrb_gc_arena_save(mrb);
@@ -14,6 +16,8 @@ void pm_mrb_init(mrb_state *mrb)
     pm_mrb_headers_init(mrb);
     mrb_gc_arena_restore(mrb, ai);
     pm_mrb_output_init(mrb);
+    mrb_gc_arena_restore(mrb, ai);
+    pm_mrb_regexp_init(mrb);
     mrb_gc_arena_restore(mrb, ai);
 }
 

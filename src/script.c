@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "alloc.h"
+#include "regexp/mrb_regexp.h"
 
 static char *read_file(const char *path, size_t *len, char *err, size_t errlen)
 {
@@ -39,7 +40,48 @@ static char *read_file(const char *path, size_t *len, char *err, size_t errlen)
     return buf;
 }
 
-static pm_bytecode_t *compile_one(mrb_state *mrb, const char *path, char *err, size_t errlen)
+/* Methods whose value arrives with one phase's command or macros. A handler
+ * that names one needs that phase from the MTA even if the phase has no
+ * handler of its own; `macro` may read anything, so it needs them all. */
+static const struct {
+    const char *method;
+    unsigned phases;
+} fact_methods[] = {
+#define P(x) (1u << PM_PHASE_##x)
+    {"client_ipaddr", P(CONNECT)},   {"client_hostname", P(CONNECT)},
+    {"client_port", P(CONNECT)},     {"client_family", P(CONNECT)},
+    {"client_daemon", P(CONNECT)},   {"myhostname", P(CONNECT)},
+    {"helo_hostname", P(HELO)},      {"cert_issuer", P(HELO)},
+    {"cert_subject", P(HELO)},       {"cipher_bits", P(HELO)},
+    {"cipher", P(HELO)},             {"tls_version", P(HELO)},
+    {"envelope_from", P(ENVFROM)},   {"envelope_from_args", P(ENVFROM)},
+    {"mail_addr", P(ENVFROM)},       {"auth_type", P(ENVFROM)},
+    {"auth_authen", P(ENVFROM)},     {"auth_author", P(ENVFROM)},
+    {"envelope_to", P(ENVRCPT)},     {"rcpt_to", P(ENVRCPT)},
+    {"rcpt_addr", P(ENVRCPT)},       {"envelope_to_all", P(ENVRCPT)},
+    {"envelope_to_args", P(ENVRCPT)}, {"headers", P(HEADER)},
+    {"fetch_all", P(HEADER)},        {"body", P(BODY)},
+    {"body_truncated?", P(BODY)},    {"message_size", P(HEADER) | P(BODY)},
+    {"macro", P(CONNECT) | P(HELO) | P(ENVFROM) | P(ENVRCPT)},
+#undef P
+};
+
+static unsigned facts_named(mrb_state *mrb, const mrb_irep *irep, int depth)
+{
+    unsigned needed = 0;
+    for (uint16_t i = 0; i < irep->slen; i++) {
+        const char *name = mrb_sym_name(mrb, irep->syms[i]);
+        for (size_t k = 0; name && k < sizeof fact_methods / sizeof fact_methods[0]; k++)
+            if (strcmp(name, fact_methods[k].method) == 0)
+                needed |= fact_methods[k].phases;
+    }
+    for (uint16_t i = 0; i < irep->rlen && depth < 64; i++)
+        if (irep->reps[i])
+            needed |= facts_named(mrb, irep->reps[i], depth + 1);
+    return needed;
+}
+
+static pm_bytecode_t *compile_one(mrb_state *mrb, const char *path, unsigned *facts, char *err, size_t errlen)
 {
     size_t len;
     char *src = read_file(path, &len, err, errlen);
@@ -61,7 +103,10 @@ static pm_bytecode_t *compile_one(mrb_state *mrb, const char *path, char *err, s
         size_t bin_len = 0;
         if (proc == NULL || mrb_dump_irep(mrb, proc->body.irep, MRB_DUMP_DEBUG_INFO, &bin, &bin_len) != MRB_DUMP_OK) {
             snprintf(err, errlen, "%s: cannot compile", path);
+        } else if (pm_regexp_check_irep(mrb, proc->body.irep, err, errlen) < 0) {
+            /* err: "handler/eom.rb:7: end pattern with unmatched parenthesis: /(foo/" */
         } else {
+            *facts |= facts_named(mrb, proc->body.irep, 0);
             bc = pm_calloc(1, sizeof *bc);
             bc->path = pm_strdup(path);
             bc->code = pm_malloc(bin_len);
@@ -96,11 +141,20 @@ pm_scripts_t *pm_scripts_compile(const pm_config_t *cfg, char *err, size_t errle
         return NULL;
     }
     pm_scripts_t *s = pm_calloc(1, sizeof *s);
+    s->library = pm_calloc(cfg->n_library, sizeof *s->library);
+    for (size_t i = 0; i < cfg->n_library; i++) {
+        s->library[i] = compile_one(mrb, cfg->library[i], &s->facts_needed, err, errlen);
+        if (s->library[i] == NULL) {
+            mrb_close(mrb);
+            return pm_scripts_free(s);
+        }
+        s->n_library++;
+    }
     for (int i = 0; i < PM_PHASE_COUNT; i++) {
         if (cfg->handler[i] == NULL)
             continue;
         /* Two phases may share one file (the original example_envelope.rb). */
-        s->phase[i] = compile_one(mrb, cfg->handler[i], err, errlen);
+        s->phase[i] = compile_one(mrb, cfg->handler[i], &s->facts_needed, err, errlen);
         if (s->phase[i] == NULL) {
             s = pm_scripts_free(s);
             break;
@@ -114,6 +168,9 @@ pm_scripts_t *pm_scripts_free(pm_scripts_t *s)
 {
     if (s == NULL)
         return NULL;
+    for (size_t i = 0; i < s->n_library; i++)
+        bytecode_free(s->library[i]);
+    free(s->library);
     for (int i = 0; i < PM_PHASE_COUNT; i++)
         bytecode_free(s->phase[i]);
     free(s);

@@ -16,10 +16,16 @@ typedef struct pm_bytecode {
 } pm_bytecode_t;
 
 typedef struct pm_scripts {
+    pm_bytecode_t **library;              /* mruby_library files, run in each VM first, in order */
+    size_t n_library;
     pm_bytecode_t *phase[PM_PHASE_COUNT]; /* NULL: no handler for that phase */
+    /* Bit (1 << phase) set: some handler or library names a fact that only
+     * that phase's command carries (e.g. envelope_to -> envrcpt), so the
+     * phase must be received even if it has no handler (milter.c). */
+    unsigned facts_needed;
 } pm_scripts_t;
 
-/* Compiles every handler named in cfg. Returns NULL and fills err with
+/* Compiles every library and handler named in cfg. Returns NULL and fills err with
  * "FILE:LINE: message" on the first error. */
 pm_scripts_t *pm_scripts_compile(const pm_config_t *cfg, char *err, size_t errlen);
 pm_scripts_t *pm_scripts_free(pm_scripts_t *s);

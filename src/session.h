@@ -20,6 +20,7 @@ typedef struct pm_session {
     int client_port;      /* 0 when not inet */
     char *helo;           /* last HELO/EHLO argument */
     int mta_offers_skip;  /* the MTA offered SMFIP_SKIP at negotiation */
+    unsigned no_reply;    /* bit (1 << phase): negotiated SMFIP_NR_*, the callback must answer NOREPLY */
 
     /* Per message: reset after eom and abort. */
     char *envfrom;        /* MAIL FROM argument as given, e.g. "<a@example.com>" */

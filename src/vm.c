@@ -13,25 +13,73 @@
 #include "alloc.h"
 #include "mrb_init.h"
 
-/* Writes "file:line: message (Class)" for the pending exception and clears it. */
-static void take_exception(mrb_state *mrb, char *err, size_t errlen)
+typedef struct {
+    mrb_value exc;
+    char *err;
+    size_t errlen;
+} describe_t;
+
+/* "file:line: message (Class)"; may raise, so it runs under mrb_protect_error. */
+static mrb_value describe(mrb_state *mrb, void *arg)
 {
-    mrb_value exc = mrb_obj_value(mrb->exc);
-    mrb->exc = NULL; /* must be clear before any further VM call */
-    int ai = mrb_gc_arena_save(mrb);
-    mrb_value bt = mrb_exc_backtrace(mrb, exc);
+    describe_t *d = arg;
+    mrb_value bt = mrb_exc_backtrace(mrb, d->exc);
     mrb_value where = mrb_array_p(bt) && RARRAY_LEN(bt) > 0 ? mrb_ary_ref(mrb, bt, 0) : mrb_nil_value();
-    mrb_value what = mrb_inspect(mrb, exc);
-    if (mrb->exc) { /* inspect itself raised: fall back to the class name */
-        mrb->exc = NULL;
-        what = mrb_str_new_cstr(mrb, mrb_obj_classname(mrb, exc));
-    }
+    mrb_value what = mrb_inspect(mrb, d->exc);
     if (mrb_string_p(where))
-        snprintf(err, errlen, "%.*s: %.*s", (int)RSTRING_LEN(where), RSTRING_PTR(where), (int)RSTRING_LEN(what),
+        snprintf(d->err, d->errlen, "%.*s: %.*s", (int)RSTRING_LEN(where), RSTRING_PTR(where), (int)RSTRING_LEN(what),
                  RSTRING_PTR(what));
     else
-        snprintf(err, errlen, "%.*s", (int)RSTRING_LEN(what), RSTRING_PTR(what));
+        snprintf(d->err, d->errlen, "%.*s", (int)RSTRING_LEN(what), RSTRING_PTR(what));
+    return mrb_nil_value();
+}
+
+/* Describes the pending exception into err and clears it, leaving the VM
+ * ready for the next call. Outside mrb_top_run there is no handler for a
+ * raise (mruby would abort), hence the protected call. */
+static void take_exception(mrb_state *mrb, char *err, size_t errlen)
+{
+    int ai = mrb_gc_arena_save(mrb);
+    describe_t d = {mrb_obj_value(mrb->exc), err, errlen};
+    mrb->exc = NULL;          /* must be clear before any further VM call */
+    mrb_gc_protect(mrb, d.exc); /* now unreachable: keep it alive while we describe it */
+    snprintf(err, errlen, "%s", mrb_obj_classname(mrb, d.exc));
+    mrb_bool failed = FALSE;
+    mrb_protect_error(mrb, describe, &d, &failed);
+    mrb->exc = NULL;
     mrb_gc_arena_restore(mrb, ai);
+}
+
+static struct RProc *load_proc(mrb_state *mrb, const pm_bytecode_t *bc, char *err, size_t errlen)
+{
+    mrb_irep *irep = mrb_read_irep_buf(mrb, bc->code, bc->len);
+    if (irep == NULL) {
+        snprintf(err, errlen, "%s: cannot load compiled code", bc->path);
+        return NULL;
+    }
+    struct RProc *proc = mrb_proc_new(mrb, irep);
+    mrb_irep_decref(mrb, irep);
+    MRB_PROC_SET_TARGET_CLASS(proc, mrb->object_class);
+    return proc;
+}
+
+/* Runs the mruby_library files: their methods, classes and constants then
+ * exist for every handler of this VM. */
+static int run_libraries(mrb_state *mrb, const pm_scripts_t *scripts, char *err, size_t errlen)
+{
+    for (size_t i = 0; i < scripts->n_library; i++) {
+        int ai = mrb_gc_arena_save(mrb);
+        struct RProc *proc = load_proc(mrb, scripts->library[i], err, errlen);
+        if (proc == NULL)
+            return -1;
+        mrb_top_run(mrb, proc, mrb_top_self(mrb), 0);
+        if (mrb->exc) {
+            take_exception(mrb, err, errlen);
+            return -1;
+        }
+        mrb_gc_arena_restore(mrb, ai);
+    }
+    return 0;
 }
 
 pm_vm_t *pm_vm_new(const pm_scripts_t *scripts, char *err, size_t errlen)
@@ -44,18 +92,14 @@ pm_vm_t *pm_vm_new(const pm_scripts_t *scripts, char *err, size_t errlen)
     pm_mrb_init(mrb);
     pm_vm_t *vm = pm_calloc(1, sizeof *vm);
     vm->mrb = mrb;
+    if (run_libraries(mrb, scripts, err, errlen) != 0)
+        return pm_vm_free(vm);
     for (int i = 0; i < PM_PHASE_COUNT; i++) {
-        const pm_bytecode_t *bc = scripts->phase[i];
-        if (bc == NULL)
+        if (scripts->phase[i] == NULL)
             continue;
-        mrb_irep *irep = mrb_read_irep_buf(mrb, bc->code, bc->len);
-        if (irep == NULL) {
-            snprintf(err, errlen, "%s: cannot load compiled handler", bc->path);
+        struct RProc *proc = load_proc(mrb, scripts->phase[i], err, errlen);
+        if (proc == NULL)
             return pm_vm_free(vm);
-        }
-        struct RProc *proc = mrb_proc_new(mrb, irep);
-        mrb_irep_decref(mrb, irep);
-        MRB_PROC_SET_TARGET_CLASS(proc, mrb->object_class);
         mrb_gc_register(mrb, mrb_obj_value(proc));
         vm->proc[i] = proc;
     }

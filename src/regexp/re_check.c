@@ -10,6 +10,7 @@
  * A literal with #{} builds its source with STRCAT and is skipped: it is
  * only known at run time. Reads the irep only; any thread.
  */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,6 +54,10 @@ static int decode(const mrb_code *iseq, uint32_t *pc, uint32_t *a, uint32_t *b, 
         ext = op - OP_EXT1 + 1;
         op = *p++;
     }
+    if ((size_t)op >= sizeof op_format) { /* not from mruby 3.1's codegen: stop the scan */
+        *pc = UINT32_MAX;
+        return op;
+    }
     int wa = (ext & 1) ? 2 : 1, wb = (ext & 2) ? 2 : 1;
 #define RD(n) ((n) == 2 ? (p += 2, (uint32_t)(p[-2] << 8 | p[-1])) : (uint32_t)(*p++))
     *a = *b = *c = 0;
@@ -79,8 +84,10 @@ static int check_literal(mrb_state *mrb, const mrb_irep *irep, const reg_state *
     int options = 0;
     if (argc >= 2 && rs[a + 2].kind == R_POOL_STRING) {
         const mrb_pool_value *f = &irep->pool[rs[a + 2].pool];
-        for (uint32_t i = 0; i < (f->tt >> 2); i++)
-            options |= f->u.str[i] == 'i' ? RE_IGNORECASE : f->u.str[i] == 'x' ? RE_EXTENDED : f->u.str[i] == 'm' ? RE_MULTILINE : 0;
+        for (uint32_t i = 0; i < (f->tt >> 2); i++) {
+            char o = f->u.str[i];
+            options |= o == 'i' ? RE_IGNORECASE : o == 'x' ? RE_EXTENDED : o == 'm' ? RE_MULTILINE : 0;
+        }
     }
     regex_t *reg;
     char msg[600];
@@ -106,6 +113,8 @@ static int check_one(mrb_state *mrb, const mrb_irep *irep, char *err, size_t err
     while (pc < irep->ilen && result == 0) {
         uint32_t at = pc;
         int op = decode(irep->iseq, &pc, &a, &b, &c);
+        if (pc == UINT32_MAX)
+            break;
         if (op_format[op] == F_Z || op_format[op] == F_S || op_format[op] == F_W || a >= irep->nregs)
             continue;
         switch (op) {

@@ -30,7 +30,7 @@
 /* The C side of a Regexp object. */
 typedef struct {
     regex_t *utf8; /* owned; compiled with the object */
-    regex_t *bin;  /* owned; NULL until a subject that is not valid UTF-8 needs it */
+    regex_t *bin;  /* owned; ISO-8859-1 program, NULL until a subject that is not valid UTF-8 needs it */
     int options;   /* RE_* bits */
 } re_t;
 

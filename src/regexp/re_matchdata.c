@@ -173,8 +173,11 @@ static mrb_value matchdata_aref(mrb_state *mrb, mrb_value self)
     mrb_get_args(mrb, "*", &argv, &argc);
     if (argc == 1 && !mrb_range_p(argv[0])) {
         mrb_int n = group_arg(mrb, self, argv[0]);
-        if (n < 0 && mrb_integer_p(argv[0]))
+        if (n < 0 && mrb_integer_p(argv[0])) {
             n += md_size(mrb, self);
+            if (n <= 0) /* CRuby: m[-size] is nil, not m[0] */
+                return mrb_nil_value();
+        }
         return md_group(mrb, self, n < 0 || n >= md_size(mrb, self) ? -1 : (int)n);
     }
     return mrb_funcall_argv(mrb, matchdata_to_a(mrb, self), mrb_intern_lit(mrb, "[]"), argc, argv);

@@ -8,6 +8,7 @@
  */
 #include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "re_internal.h"
@@ -16,7 +17,7 @@ static pthread_once_t onig_once = PTHREAD_ONCE_INIT;
 
 static void onig_init_once(void)
 {
-    OnigEncoding encs[] = {ONIG_ENCODING_UTF8, ONIG_ENCODING_ASCII};
+    OnigEncoding encs[] = {ONIG_ENCODING_UTF8, ONIG_ENCODING_ISO_8859_1};
     onig_initialize(encs, 2);
 }
 
@@ -27,12 +28,13 @@ void re_onig_init(void)
 
 /*
  * Ruby's m is Oniguruma's MULTILINE (dot matches newline); ^ and $ are line
- * anchors in Ruby syntax already. CRuby's \w, \d, \s and \b are ASCII-only
- * while \p{..} and [[:alpha:]] are Unicode: measured with ruby 3.1.
+ * anchors in Ruby syntax already. CRuby's \d and \s are ASCII-only while
+ * \b, \p{..} and [[:alpha:]] are Unicode (measured with ruby 3.1); \w is
+ * ASCII-only too, but Oniguruma ties \b to \w, so translate() spells \w out.
  */
 static OnigOptionType onig_options(int options)
 {
-    OnigOptionType o = ONIG_OPTION_WORD_IS_ASCII | ONIG_OPTION_DIGIT_IS_ASCII | ONIG_OPTION_SPACE_IS_ASCII;
+    OnigOptionType o = ONIG_OPTION_DIGIT_IS_ASCII | ONIG_OPTION_SPACE_IS_ASCII;
     if (options & RE_IGNORECASE)
         o |= ONIG_OPTION_IGNORECASE;
     if (options & RE_EXTENDED)
@@ -88,26 +90,140 @@ void re_describe(const char *src, size_t len, int options, char *out, size_t out
 #undef PUT
 }
 
+/* Growable byte buffer for translate(); never fails (falls back to abort on OOM). */
+typedef struct {
+    char *p;
+    size_t len, cap;
+} tbuf;
+
+static void put(tbuf *b, const char *s, size_t n)
+{
+    if (b->len + n + 1 > b->cap) {
+        size_t cap = (b->cap ? b->cap * 2 : 64) + n;
+        char *p = realloc(b->p, cap);
+        if (!p)
+            abort();
+        b->p = p;
+        b->cap = cap;
+    }
+    memcpy(b->p + b->len, s, n);
+    b->len += n;
+}
+
+#define PUTS(b, lit) put((b), (lit), sizeof(lit) - 1)
+
+/*
+ * Rewrite the parts of Ruby's dialect that Oniguruma reads differently, as
+ * CRuby's own rb_reg_preprocess does before handing a pattern to Onigmo:
+ *   \u{H H..}  (Ruby only) -> \x{H}\x{H}..
+ *   \w \W      -> ASCII word classes, so \b can stay Unicode as in CRuby
+ * Tracks escapes, [classes] (nested, with [:posix:]) and x-mode comments so
+ * only real escapes are touched. Anything unusual is copied unchanged for
+ * Oniguruma to judge. Returns a malloc'd buffer (caller frees) of *outlen bytes.
+ */
+static char *translate(const char *src, size_t len, int options, size_t *outlen)
+{
+    tbuf b = {0};
+    int depth = 0; /* inside how many [ ] */
+    for (size_t i = 0; i < len; i++) {
+        char c = src[i];
+        if (c == '\\' && i + 1 < len) {
+            char n = src[++i];
+            if (n == 'w') {
+                if (depth)
+                    PUTS(&b, "a-zA-Z0-9_");
+                else
+                    PUTS(&b, "[a-zA-Z0-9_]");
+            } else if (n == 'W') {
+                if (depth)
+                    PUTS(&b, "\\x00-\\x2F\\x3A-\\x40\\x5B-\\x5E\\x60\\x7B-\\x{10FFFF}");
+                else
+                    PUTS(&b, "[^a-zA-Z0-9_]");
+            } else if (n == 'u' && i + 1 < len && src[i + 1] == '{') {
+                size_t j = i + 2;
+                tbuf cps = {0};
+                int ok = 0;
+                while (j < len) {
+                    while (j < len && src[j] == ' ')
+                        j++;
+                    if (j < len && src[j] == '}') {
+                        ok = cps.len > 0;
+                        break;
+                    }
+                    size_t k = j;
+                    while (k < len && k - j < 8 && strchr("0123456789abcdefABCDEF", src[k]) && src[k])
+                        k++;
+                    if (k == j || (k < len && src[k] != ' ' && src[k] != '}'))
+                        break;
+                    PUTS(&cps, "\\x{");
+                    put(&cps, src + j, k - j);
+                    PUTS(&cps, "}");
+                    j = k;
+                }
+                if (ok) {
+                    put(&b, cps.p, cps.len);
+                    i = j;
+                } else {
+                    put(&b, src + i - 1, 2);
+                }
+                free(cps.p);
+            } else {
+                put(&b, src + i - 1, 2);
+            }
+        } else if (c == '[') {
+            if (depth && i + 1 < len && src[i + 1] == ':') { /* [:alpha:] inside a class */
+                const char *end = memchr(src + i, ']', len - i);
+                size_t n = end ? (size_t)(end - (src + i)) + 1 : 1;
+                put(&b, src + i, n);
+                i += n - 1;
+                continue;
+            }
+            depth++;
+            put(&b, &c, 1);
+            if (i + 1 < len && src[i + 1] == '^')
+                put(&b, src + ++i, 1);
+            if (i + 1 < len && src[i + 1] == ']') /* a leading ] is literal */
+                put(&b, src + ++i, 1);
+        } else if (c == ']' && depth) {
+            depth--;
+            put(&b, &c, 1);
+        } else if (c == '#' && !depth && (options & RE_EXTENDED)) {
+            const char *nl = memchr(src + i, '\n', len - i);
+            size_t n = nl ? (size_t)(nl - (src + i)) : len - i;
+            put(&b, src + i, n);
+            i += n - 1;
+        } else {
+            put(&b, &c, 1);
+        }
+    }
+    put(&b, "", 0);
+    *outlen = b.len;
+    return b.p;
+}
+
 /*
  * Compile src with Ruby syntax. Returns 0 and sets *out (caller frees with
  * onig_free), or -1 with err filled as CRuby words it.
  */
 int re_compile(const char *src, size_t len, int options, OnigEncoding enc, regex_t **out, char *err, size_t errlen)
 {
-    OnigErrorInfo einfo;
-    const OnigUChar *p = (const OnigUChar *)src;
+    OnigErrorInfo einfo; /* points into t: format the message before freeing it */
+    size_t tlen;
 
     re_onig_init();
-    int r = onig_new(out, p, p + len, onig_options(options), enc, ONIG_SYNTAX_RUBY, &einfo);
-    if (r == ONIG_NORMAL)
-        return 0;
-    *out = NULL;
-    if (err && errlen) {
-        OnigUChar msg[ONIG_MAX_ERROR_MESSAGE_LEN];
-        char desc[512];
-        onig_error_code_to_str(msg, r, &einfo);
-        re_describe(src, len, options, desc, sizeof desc);
-        snprintf(err, errlen, "%s: %s", (const char *)msg, desc);
+    char *t = translate(src, len, options, &tlen);
+    const OnigUChar *tp = (const OnigUChar *)t;
+    int r = onig_new(out, tp, tp + tlen, onig_options(options), enc, ONIG_SYNTAX_RUBY, &einfo);
+    if (r != ONIG_NORMAL) {
+        *out = NULL;
+        if (err && errlen) {
+            OnigUChar msg[ONIG_MAX_ERROR_MESSAGE_LEN];
+            char desc[512];
+            onig_error_code_to_str(msg, r, &einfo);
+            re_describe(src, len, options, desc, sizeof desc);
+            snprintf(err, errlen, "%s: %s", (const char *)msg, desc);
+        }
     }
-    return -1;
+    free(t);
+    return r == ONIG_NORMAL ? 0 : -1;
 }

@@ -3,8 +3,9 @@
  * MatchData (or nil).
  *
  * Subjects are byte strings (mruby has no encodings here). A subject that is
- * valid UTF-8 is searched with the UTF-8 program; any other is searched with
- * the pattern compiled for single bytes (docs/regexp.md). Every search runs
+ * valid UTF-8 is searched with the UTF-8 program; any other is read as
+ * ISO-8859-1, one character per byte, with the pattern compiled for that
+ * (docs/regexp.md; legacy 8-bit mail headers are mostly Latin-1). Every search runs
  * with per-call backtracking limits (re_internal.h), so no global Oniguruma
  * setting is touched. DIAGNOSTICS: RegexpError "match limit exceeded: /src/"
  * when a limit is hit; ArgumentError when a non-UTF-8 subject meets a pattern
@@ -40,7 +41,7 @@ regex_t *re_for_subject(mrb_state *mrb, mrb_value re, mrb_value snap)
         return r->utf8;
     if (!r->bin) {
         mrb_value src = re_source(mrb, re);
-        if (re_compile(RSTRING_PTR(src), (size_t)RSTRING_LEN(src), r->options, ONIG_ENCODING_ASCII, &r->bin, NULL, 0) < 0)
+        if (re_compile(RSTRING_PTR(src), (size_t)RSTRING_LEN(src), r->options, ONIG_ENCODING_ISO_8859_1, &r->bin, NULL, 0) < 0)
             mrb_raise(mrb, E_ARGUMENT_ERROR, "invalid byte sequence in UTF-8");
     }
     return r->bin;

@@ -62,11 +62,11 @@ static mrb_value expand(mrb_state *mrb, mrb_value repl, mrb_value md)
                 no = c - '0';
             break;
         case 'k': {
-            const char *name = p + 1, *end = name;
             if (p >= e || *p != '<') {
                 mrb_str_cat(mrb, out, bs, 2);
                 break;
             }
+            const char *name = p + 1, *end = name;
             while (end < e && *end != '>')
                 end++;
             if (end == e)

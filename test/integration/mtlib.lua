@@ -50,14 +50,19 @@ function message(opts)
   mt.macro(conn, SMFIC_RCPT, "{rcpt_addr}", opts.rcpt_addr or "to@example.com")
   r.envrcpt = step(conn, SMFIP_NORCPT, mt.rcptto, opts.to or "<to@example.com>")
   if r.envrcpt ~= SMFIR_CONTINUE and r.envrcpt ~= "skipped" then return conn, r end
+  local function stopped(reply) return reply ~= SMFIR_CONTINUE and reply ~= "skipped" end
   r.data = step(conn, SMFIP_NODATA, mt.data)
+  if stopped(r.data) then return conn, r end
   for _, h in ipairs(opts.headers or {{"From", "Taro <taro@example.com>"}, {"Subject", "Hello"}}) do
     r.header = step(conn, SMFIP_NOHDRS, mt.header, h[1], h[2])
+    if stopped(r.header) then return conn, r end
   end
   r.eoh = step(conn, SMFIP_NOEOH, mt.eoh)
+  if stopped(r.eoh) then return conn, r end
   for _, chunk in ipairs(opts.body or {"Hello world!!\r\n"}) do
     r.body = step(conn, SMFIP_NOBODY, mt.bodystring, chunk)
     if r.body == SMFIR_SKIP then break end
+    if stopped(r.body) then return conn, r end
   end
   r.eom = step(conn, nil, mt.eom)
   return conn, r

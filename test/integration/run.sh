@@ -41,6 +41,15 @@ mt() {
 out_has() { if tr -d '\r' <"$PM_OUT" | grep -qxF -- "$2"; then pass "$1"; else fail "$1" "stdout lacks line '$2'"; fi; }
 # log_has NAME REGEX: pmilter's stderr matches.
 log_has() { if grep -qE -- "$2" "$PM_ERR"; then pass "$1"; else fail "$1" "log lacks /$2/: $(tail -2 "$PM_ERR" | tr '\n' ' ')"; fi; }
+# cli NAME WANT_STATUS REGEX ARGS...: runs pmilter ARGS, checks status and
+# that stderr+stdout match REGEX.
+cli() {
+    local name=$1 want=$2 re=$3; shift 3
+    local out; out=$("$PMILTER" "$@" 2>&1); local st=$?
+    if [ "$st" = "$want" ] && grep -qE -- "$re" <<<"$out"; then pass "$name"
+    else fail "$name" "status $st (want $want), output: $(head -3 <<<"$out" | tr '\n' ' ')"; fi
+}
+
 stop_clean() {
     stop_pmilter
     if [ "$PM_STATUS" = 0 ]; then pass "$1: exits 0 on SIGTERM"; else fail "$1: exits 0 on SIGTERM" "status $PM_STATUS"; fi

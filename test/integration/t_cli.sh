@@ -1,15 +1,6 @@
 # The command line as an operator uses it: -t, -v, -h, exit 78 with one
 # error line naming file, line and key; sockets (stale, taken, inet).
 
-# cli NAME WANT_STATUS REGEX ARGS...: runs pmilter ARGS, checks status and
-# that stderr+stdout match REGEX.
-cli() {
-    local name=$1 want=$2 re=$3; shift 3
-    local out; out=$("$PMILTER" "$@" 2>&1); local st=$?
-    if [ "$st" = "$want" ] && grep -qE -- "$re" <<<"$out"; then pass "$name"
-    else fail "$name" "status $st (want $want), output: $(head -3 <<<"$out" | tr '\n' ' ')"; fi
-}
-
 cli "cli: -v prints pmilter, mruby and libmilter versions" 0 '^pmilter/[0-9]+\.[0-9]+\.[0-9]+ \(mruby 3\.1\.[0-9]+, libmilter [0-9.]+\)$' -v
 cli "cli: -h prints usage" 0 '^usage: pmilter \[-c FILE\]' -h
 cli "cli: an unknown option is a usage error" 64 'usage: pmilter' -x

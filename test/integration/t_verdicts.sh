@@ -55,3 +55,32 @@ expect("the add-header action was not requested", mt.test_action(conn, SMFIF_ADD
 expect("the change-sender action was not requested", mt.test_action(conn, SMFIF_CHGFROM))
 mt.disconnect(conn)'
 stop_clean "negotiate"
+
+# A phase without a handler whose facts a handler reads (envelope_to at eom)
+# is sent by the MTA without a reply round trip (SMFIP_NR_*), not switched off.
+new_site facts
+handler eom 's = Pmilter::Session.new
+puts "eom ip=#{s.client_ipaddr} helo=#{s.helo_hostname} from=#{s.envelope_from} to=#{s.envelope_to}"'
+start_pmilter "$CONF" || fail "facts: start" "pmilter did not start"
+mt "facts: fact phases are negotiated without replies, the rest are off" '
+local conn = connect()
+assert(mt.negotiate(conn, nil, nil, nil) == nil)
+for name, opt in pairs({connect = SMFIP_NR_CONN, helo = SMFIP_NR_HELO, mail = SMFIP_NR_MAIL, rcpt = SMFIP_NR_RCPT,
+                        hdrs = SMFIP_NOHDRS, body = SMFIP_NOBODY, eoh = SMFIP_NOEOH, data = SMFIP_NODATA}) do
+  expect(name .. " was not negotiated as expected", mt.test_option(conn, opt))
+end
+for name, opt in pairs({connect = SMFIP_NOCONNECT, helo = SMFIP_NOHELO, mail = SMFIP_NOMAIL, rcpt = SMFIP_NORCPT}) do
+  expect(name .. " is switched off although eom reads its facts", not mt.test_option(conn, opt))
+end
+mt.disconnect(conn)'
+mt "facts: an eom-only handler sees client, HELO and envelope" '
+local conn = connect()
+assert(mt.conninfo(conn, "client.example", "192.0.2.55") == nil)
+assert(mt.helo(conn, "helo.example") == nil)
+assert(mt.mailfrom(conn, "<alice@example.com>") == nil)
+assert(mt.rcptto(conn, "<bob@example.org>") == nil)
+assert(mt.eom(conn) == nil)
+expect_reply("eom", mt.getreply(conn), SMFIR_CONTINUE)
+mt.disconnect(conn)'
+out_has "facts: the eom handler printed every fact" "eom ip=192.0.2.55 helo=helo.example from=<alice@example.com> to=<bob@example.org>"
+stop_clean "facts"

@@ -1,0 +1,124 @@
+/*
+ * runner.c - test driver for src/regexp.
+ *   runner FILE.rb          run FILE in a fresh VM after pm_mrb_regexp_init;
+ *                           an uncaught exception prints "EXC Class: msg", exit 1
+ *   runner --check FILE.rb  compile FILE (do not run it) and print the result of
+ *                           pm_regexp_check_irep: "0" or "-1 FILE:LINE: message"
+ *   runner --threads N FILE.rb  run FILE in N threads at once, one VM each
+ */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <mruby.h>
+#include <mruby/compile.h>
+#include <mruby/irep.h>
+#include <mruby/proc.h>
+#include <mruby/string.h>
+
+#include "../../src/regexp/mrb_regexp.h"
+
+static char *slurp(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        perror(path);
+        exit(2);
+    }
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *buf = malloc((size_t)n + 1);
+    if (!buf || fread(buf, 1, (size_t)n, f) != (size_t)n) {
+        perror(path);
+        exit(2);
+    }
+    buf[n] = '\0';
+    fclose(f);
+    *len = (size_t)n;
+    return buf;
+}
+
+static int run_file(const char *path, int quiet)
+{
+    size_t len;
+    char *src = slurp(path, &len);
+    mrb_state *mrb = mrb_open();
+    pm_mrb_regexp_init(mrb);
+    mrbc_context *cxt = mrbc_context_new(mrb);
+    mrbc_filename(mrb, cxt, path);
+    mrb_load_nstring_cxt(mrb, src, len, cxt);
+    int rc = 0;
+    if (mrb->exc) {
+        mrb_value exc = mrb_obj_value(mrb->exc);
+        mrb->exc = NULL;
+        if (!quiet) {
+            mrb_value msg = mrb_funcall(mrb, exc, "message", 0);
+            printf("EXC %s: %.*s\n", mrb_obj_classname(mrb, exc), (int)RSTRING_LEN(msg), RSTRING_PTR(msg));
+        }
+        rc = 1;
+    }
+    mrbc_context_free(mrb, cxt);
+    mrb_close(mrb);
+    free(src);
+    return rc;
+}
+
+static int check_file(const char *path)
+{
+    size_t len;
+    char *src = slurp(path, &len);
+    mrb_state *mrb = mrb_open();
+    pm_mrb_regexp_init(mrb);
+    mrbc_context *cxt = mrbc_context_new(mrb);
+    mrbc_filename(mrb, cxt, path);
+    cxt->no_exec = TRUE;
+    struct mrb_parser_state *p = mrb_parse_nstring(mrb, src, len, cxt);
+    int rc = 2;
+    if (p && p->nerr == 0) {
+        struct RProc *proc = mrb_generate_code(mrb, p);
+        char err[1024];
+        rc = pm_regexp_check_irep(mrb, proc->body.irep, err, sizeof err);
+        printf("%d%s%s\n", rc, rc ? " " : "", rc ? err : "");
+    } else {
+        printf("parse error\n");
+    }
+    if (p)
+        mrb_parser_free(p);
+    mrbc_context_free(mrb, cxt);
+    mrb_close(mrb);
+    free(src);
+    return rc == 0 ? 0 : 1;
+}
+
+static void *thread_main(void *arg)
+{
+    return (void *)(long)run_file(arg, 1);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc == 3 && strcmp(argv[1], "--check") == 0)
+        return check_file(argv[2]);
+    if (argc == 4 && strcmp(argv[1], "--threads") == 0) {
+        int n = atoi(argv[2]), bad = 0;
+        pthread_t t[64];
+        if (n < 1 || n > 64)
+            return 2;
+        for (int i = 0; i < n; i++)
+            pthread_create(&t[i], NULL, thread_main, argv[3]);
+        for (int i = 0; i < n; i++) {
+            void *r;
+            pthread_join(t[i], &r);
+            bad += r != NULL;
+        }
+        printf("%d of %d threads failed\n", bad, n);
+        return bad != 0;
+    }
+    if (argc != 2) {
+        fprintf(stderr, "usage: runner [--check | --threads N] FILE.rb\n");
+        return 2;
+    }
+    return run_file(argv[1], 0);
+}
