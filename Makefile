@@ -9,7 +9,7 @@ CFLAGS   += -std=c11 -D_GNU_SOURCE $(OPT) -g -Wall -Wextra -Wshadow -Wformat=2 -
 CXXFLAGS += -std=c++17 $(OPT) -g -Wall -Wextra $(SAN)
 # libmilter statically, so that --wrap can reach its sigwait (prompt shutdown, see src/signals.c).
 LDLIBS   += -l:libmilter.a -lmruby -lonig -lm -lpthread -lstdc++
-LDFLAGS  += -Wl,--wrap=sigwait $(SAN)
+LDFLAGS  += -Wl,--wrap=sigwait -Wl,--wrap=mi_rd_cmd $(SAN)
 
 BUILD    ?= build/default
 BIN      ?= pmilter

@@ -17,6 +17,23 @@ int pm_valid_header_value(const char *value, size_t len, char *err, size_t errle
 /* An envelope address or ESMTP argument: no NUL, CR or LF. */
 int pm_valid_envelope(const char *what, const char *value, size_t len, char *err, size_t errlen);
 
+/* SMTP reply: rcode "4xx"/"5xx", xcode "d.ddd.ddd" with the same class (or
+ * NULL), each line printable text without CR/LF, at most 32 lines. */
+int pm_valid_reply(const char *rcode, const char *xcode, char *const *lines, size_t n_lines, char *err, size_t errlen);
+/* Applies a validated reply (smfi_setreply, or smfi_setmlreply for several lines). */
+pm_action_result_t pm_action_set_reply(SMFICTX *ctx, const char *rcode, const char *xcode, char *const *lines,
+                                       char *err, size_t errlen);
+
+pm_action_result_t pm_action_insert_header(SMFICTX *ctx, int index, const char *name, const char *value, char *err,
+                                           size_t errlen);
+/* value NULL deletes the index'th (1-based) header called name. */
+pm_action_result_t pm_action_change_header(SMFICTX *ctx, const char *name, int index, const char *value, char *err,
+                                           size_t errlen);
+pm_action_result_t pm_action_delete_rcpt(SMFICTX *ctx, const char *addr, char *err, size_t errlen);
+pm_action_result_t pm_action_replace_body(SMFICTX *ctx, const char *body, size_t len, char *err, size_t errlen);
+pm_action_result_t pm_action_quarantine(SMFICTX *ctx, const char *reason, char *err, size_t errlen);
+pm_action_result_t pm_action_progress(SMFICTX *ctx, char *err, size_t errlen);
+
 pm_action_result_t pm_action_add_header(SMFICTX *ctx, const char *name, const char *value, size_t vlen, char *err,
                                         size_t errlen);
 pm_action_result_t pm_action_change_from(SMFICTX *ctx, const char *addr, const char *args, char *err, size_t errlen);

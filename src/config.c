@@ -21,7 +21,10 @@
 #include "config_toml.h"
 #include "log.h"
 
-typedef enum { K_INT, K_BOOL, K_STRING, K_LOG_LEVEL, K_VERDICT, K_LISTEN } key_kind_t;
+typedef enum { K_INT, K_BOOL, K_STRING, K_LOG_LEVEL, K_VERDICT, K_LISTEN, K_MACROS } key_kind_t;
+
+const char *const pm_macro_stage_names[PM_MACRO_STAGE_COUNT] = {"connect", "helo", "envfrom", "envrcpt",
+                                                                "data",    "eoh",  "eom"};
 
 typedef struct {
     const char *name;
@@ -45,6 +48,10 @@ static const key_spec_t server_keys[] = {
     {"max_worker", K_INT, F(max_worker), 1, 4096, NULL},
     {"handler_error", K_VERDICT, F(handler_error), 0, 0, NULL},
     {"name", K_STRING, F(name), 0, 0, NULL},
+    {"max_body_size", K_INT, F(max_body_size), 0, 1 << 30, NULL},
+    {"max_headers", K_INT, F(max_headers), 0, 100000, NULL},
+    {"max_recipients", K_INT, F(max_recipients), 0, 100000, NULL},
+    {"macros", K_MACROS, F(macros), 0, 0, NULL},
 };
 #undef F
 
@@ -188,8 +195,45 @@ static int parse_listen(loader_t *ld, int line, const char *value)
     return 0;
 }
 
+/* macros.<stage> = ["{name}", ...]: one table of arrays of macro names. */
+static int set_macros(loader_t *ld, const pm_toml_node_t *n)
+{
+    if (n->type != PM_TOML_TABLE)
+        return fail(ld, n->line, "server.macros", "expected a table (macros.eom = [\"{name}\"]), got %s",
+                    pm_toml_type_name(n->type));
+    for (size_t i = 0; i < n->n_items; i++) {
+        const pm_toml_node_t *list = &n->items[i];
+        char key[128];
+        snprintf(key, sizeof key, "server.macros.%s", list->key);
+        int stage = -1;
+        for (int k = 0; k < PM_MACRO_STAGE_COUNT; k++)
+            if (strcmp(list->key, pm_macro_stage_names[k]) == 0)
+                stage = k;
+        if (stage < 0)
+            return fail(ld, list->line, key, "unknown stage (connect, helo, envfrom, envrcpt, data, eoh, eom)");
+        if (list->type != PM_TOML_ARRAY)
+            return fail(ld, list->line, key, "expected an array of macro names, got %s", pm_toml_type_name(list->type));
+        char joined[1024] = "";
+        for (size_t j = 0; j < list->n_items; j++) {
+            const pm_toml_node_t *m = &list->items[j];
+            if (m->type != PM_TOML_STRING || m->str[0] == '\0' || strpbrk(m->str, " \t\r\n"))
+                return fail(ld, m->line, key, "macro names are non-empty strings without spaces, e.g. \"{auth_type}\"");
+            if (strlen(joined) + strlen(m->str) + 2 > sizeof joined)
+                return fail(ld, m->line, key, "too many macro names");
+            if (j)
+                strcat(joined, " ");
+            strcat(joined, m->str);
+        }
+        free(ld->cfg->macros[stage]);
+        ld->cfg->macros[stage] = pm_strdup(joined);
+    }
+    return 0;
+}
+
 static int set_server_key(loader_t *ld, const key_spec_t *spec, const pm_toml_node_t *n)
 {
+    if (spec->kind == K_MACROS)
+        return set_macros(ld, n); /* a table, not a scalar */
     char key[64];
     snprintf(key, sizeof key, "server.%s", spec->name);
     char *field = (char *)ld->cfg + spec->offset;
@@ -228,6 +272,8 @@ static int set_server_key(loader_t *ld, const key_spec_t *spec, const pm_toml_no
         *(int *)field = v;
         return 0;
     }
+    case K_MACROS:
+        break; /* handled above */
     case K_LISTEN:
         free(ld->cfg->listen);
         ld->cfg->listen = pm_strdup(n->str);
@@ -348,6 +394,9 @@ static void set_defaults(pm_config_t *cfg)
     cfg->min_worker = 4;
     cfg->max_worker = 128;
     cfg->handler_error = SMFIS_TEMPFAIL;
+    cfg->max_body_size = 10 * 1024 * 1024;
+    cfg->max_headers = 1000;
+    cfg->max_recipients = 1000;
 }
 
 static pm_config_t *load_tree(loader_t *ld, pm_toml_node_t *root)
@@ -426,6 +475,8 @@ pm_config_t *pm_config_free(pm_config_t *cfg)
         free(cfg->handler[i]);
         free(cfg->handler_src[i]);
     }
+    for (int i = 0; i < PM_MACRO_STAGE_COUNT; i++)
+        free(cfg->macros[i]);
     for (size_t i = 0; i < cfg->n_library; i++)
         free(cfg->library[i]);
     free(cfg->library);

@@ -12,6 +12,11 @@
 
 typedef enum { PM_LISTEN_UNIX, PM_LISTEN_INET, PM_LISTEN_INET6 } pm_listen_family_t;
 
+enum { PM_MACRO_STAGE_CONNECT, PM_MACRO_STAGE_HELO, PM_MACRO_STAGE_ENVFROM, PM_MACRO_STAGE_ENVRCPT,
+       PM_MACRO_STAGE_DATA, PM_MACRO_STAGE_EOH, PM_MACRO_STAGE_EOM, PM_MACRO_STAGE_COUNT };
+/* "connect", "helo", "envfrom", "envrcpt", "data", "eoh", "eom" */
+extern const char *const pm_macro_stage_names[PM_MACRO_STAGE_COUNT];
+
 /* Verdict codes for handler_error; the values are libmilter's SMFIS_*. */
 typedef struct pm_config {
     char *file; /* path as given on the command line */
@@ -32,6 +37,14 @@ typedef struct pm_config {
     int min_worker;     /* VMs created at start */
     int max_worker;     /* bound of the VM pool */
     int handler_error;  /* SMFIS_* verdict when a handler raises */
+    int max_body_size;  /* bytes of body kept per message for Session#body */
+    int max_headers;    /* headers kept per message for Session#headers */
+    int max_recipients; /* recipients kept per message for envelope_to_all */
+
+    /* [server] macros.<stage> = ["{name}", ...]: asked of the MTA per stage
+     * with smfi_setsymlist; space-separated, NULL if not configured.
+     * Index: PM_MACRO_STAGE_* below. */
+    char *macros[7];
 
     /* [handler.session] and [handler.config]: resolved paths, NULL if unset */
     char *handler[PM_PHASE_COUNT];

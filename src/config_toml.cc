@@ -8,6 +8,7 @@
 #include <cstring>
 #include <fstream>
 #include <sstream>
+#include <stdexcept>
 #include <toml++/toml.h>
 
 static char *dup_string(std::string_view s)
@@ -67,8 +68,88 @@ static void convert(const toml::node &in, pm_toml_node_t *out)
     }
 }
 
+static bool bare_key_start(char c)
+{
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-' ||
+           c == '"' || c == '\'';
+}
+
+/* Lexical pre-check for two inputs toml++ 3.3 mishandles: a non-ASCII byte
+ * outside strings and comments (undefined behaviour in its Unicode
+ * whitespace table) and a table header that does not start with a key
+ * (an assertion). TOML allows neither, so this rejects nothing valid.
+ * Returns false with "LINE:COL: why" in err. */
+static bool precheck(std::string_view t, char *err, size_t errlen)
+{
+    enum { CODE, COMMENT, BASIC, LITERAL, ML_BASIC, ML_LITERAL } state = CODE;
+    unsigned line = 1, col = 0;
+    bool line_start = true;
+    for (size_t i = 0; i < t.size(); i++) {
+        char c = t[i];
+        col++;
+        if (c == '\n') {
+            line++;
+            col = 0;
+            line_start = true;
+            if (state == COMMENT || state == BASIC || state == LITERAL)
+                state = CODE; /* an unterminated string is toml++'s to report */
+            continue;
+        }
+        switch (state) {
+        case COMMENT: continue;
+        case BASIC:
+            if (c == '\\')
+                i++, col++;
+            else if (c == '"')
+                state = CODE;
+            continue;
+        case LITERAL:
+            if (c == '\'')
+                state = CODE;
+            continue;
+        case ML_BASIC:
+            if (c == '\\')
+                i++, col++;
+            else if (t.substr(i, 3) == "\"\"\"")
+                state = CODE, i += 2, col += 2;
+            continue;
+        case ML_LITERAL:
+            if (t.substr(i, 3) == "\'\'\'")
+                state = CODE, i += 2, col += 2;
+            continue;
+        case CODE: break;
+        }
+        if (c == '#') {
+            state = COMMENT;
+        } else if (c == '"') {
+            state = t.substr(i, 3) == "\"\"\"" ? (i += 2, col += 2, ML_BASIC) : BASIC;
+        } else if (c == '\'') {
+            state = t.substr(i, 3) == "\'\'\'" ? (i += 2, col += 2, ML_LITERAL) : LITERAL;
+        } else if (static_cast<unsigned char>(c) >= 0x80) {
+            std::snprintf(err, errlen, "%u:%u: non-ASCII character outside a string or comment", line, col);
+            return false;
+        } else if (c == '[' && line_start) {
+            size_t j = i + 1;
+            if (j < t.size() && t[j] == '[')
+                j++;
+            while (j < t.size() && (t[j] == ' ' || t[j] == '\t'))
+                j++;
+            if (j >= t.size() || !bare_key_start(t[j])) {
+                std::snprintf(err, errlen, "%u:%u: a table name must start with a letter, digit, _, - or a quote", line,
+                              col);
+                return false;
+            }
+        }
+        if (c != ' ' && c != '\t' && c != '\r')
+            line_start = false;
+    }
+    return true;
+}
+
 static pm_toml_node_t *parse(std::string_view text, const char *path, char *err, size_t errlen)
 {
+    if (!precheck(text, err, errlen))
+        return nullptr;
     try {
         toml::table root = toml::parse(text, path ? std::string_view(path) : std::string_view("-"));
         pm_toml_node_t *out = alloc_items(1);

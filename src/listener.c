@@ -52,11 +52,21 @@ static int open_unix(const pm_config_t *cfg, char *err, size_t errlen)
         }
         unlink(cfg->listen_path); /* stale: left by a pmilter that died */
     }
+    /* Bind and listen under a temporary name, then rename into place: a
+     * client never finds the socket file before it accepts connections. */
+    char tmp[sizeof sun.sun_path + 32];
+    snprintf(tmp, sizeof tmp, "%s.%d.tmp", cfg->listen_path, (int)getpid());
+    struct sockaddr_un tmp_sun;
+    if (unix_address(tmp, &tmp_sun, err, errlen))
+        return -1;
+    unlink(tmp);
     int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0 || bind(fd, (struct sockaddr *)&sun, sizeof sun) != 0 || listen(fd, cfg->listen_backlog) != 0) {
+    if (fd < 0 || bind(fd, (struct sockaddr *)&tmp_sun, sizeof tmp_sun) != 0 || listen(fd, cfg->listen_backlog) != 0 ||
+        rename(tmp, cfg->listen_path) != 0) {
         snprintf(err, errlen, "cannot listen on %s: %s", cfg->listen_path, strerror(errno));
         if (fd >= 0)
             close(fd);
+        unlink(tmp);
         return -1;
     }
     return fd;

@@ -19,6 +19,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "alloc.h"
+#include "actions.h"
 #include "log.h"
 #include "session.h"
 #include "vm.h"
@@ -40,7 +42,7 @@ static pm_session_t *session_of(SMFICTX *ctx)
 {
     pm_session_t *s = smfi_getpriv(ctx);
     if (s == NULL) {
-        s = pm_session_new();
+        s = pm_session_new(rt.cfg);
         smfi_setpriv(ctx, s);
     }
     return s;
@@ -71,6 +73,24 @@ static int run_handler(pm_call_t *call, char *err, size_t errlen)
     return rc;
 }
 
+/* A reply text applies to a reject or tempfail of its own class (4xx/5xx). */
+static void apply_reply(SMFICTX *ctx, const pm_session_t *s, pm_call_t *call, sfsistat verdict)
+{
+    if (call->reply.rcode[0] == '\0')
+        return;
+    int wanted = verdict == SMFIS_REJECT ? '5' : verdict == SMFIS_TEMPFAIL ? '4' : 0;
+    if (wanted == 0)
+        return; /* continue/accept/discard: the MTA shows no reply text */
+    if (call->reply.rcode[0] != wanted) {
+        pm_warn("session %lu: reply %s does not match the %s verdict; the MTA's default text is used", s->id,
+                call->reply.rcode, pm_config_verdict_name(verdict));
+        return;
+    }
+    char err[256];
+    if (pm_action_set_reply(ctx, call->reply.rcode, call->reply.xcode, call->reply.lines, err, sizeof err))
+        pm_warn("session %lu: %s", s->id, err);
+}
+
 /* Runs phase's handler for the session behind ctx. */
 static sfsistat run(SMFICTX *ctx, pm_phase_t phase, pm_call_t *call)
 {
@@ -95,9 +115,20 @@ static sfsistat run(SMFICTX *ctx, pm_phase_t phase, pm_call_t *call)
         result = rt.cfg->handler_error;
     } else {
         result = verdict(call->status, phase, s);
+        apply_reply(ctx, s, call, result);
     }
+    pm_reply_clear(&call->reply);
     atomic_fetch_sub(&in_flight, 1);
     return result;
+}
+
+/* Logs the first limit a message hits, once per message. */
+static void limit_reached(pm_session_t *s, const char *limit, long value, const char *what)
+{
+    if (s->limit_logged)
+        return;
+    s->limit_logged = 1;
+    pm_warn("session %lu: %s (%ld) reached: %s", s->id, limit, value, what);
 }
 
 /* Per phase: the flag that switches it off, and the one that lets the MTA
@@ -138,9 +169,17 @@ static sfsistat on_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1, u
     if (has_handler(PM_PHASE_BODY))
         protocol |= SMFIP_SKIP & f1;
     s->mta_offers_skip = (f1 & SMFIP_SKIP) != 0;
+    pm_debug("session %lu: MTA offers actions 0x%lx, protocol 0x%lx; asking 0x%lx", s->id, f0, f1, protocol);
     *pf0 = f0 & (SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_CHGBODY | SMFIF_ADDRCPT | SMFIF_ADDRCPT_PAR | SMFIF_DELRCPT |
                  SMFIF_QUARANTINE | SMFIF_CHGFROM | SMFIF_SETSYMLIST);
     *pf1 = protocol;
+    /* [server] macros.<stage>: ask the MTA for these macros (SMFIM_* order differs from ours). */
+    static const int smfim[PM_MACRO_STAGE_COUNT] = {SMFIM_CONNECT, SMFIM_HELO, SMFIM_ENVFROM, SMFIM_ENVRCPT,
+                                                    SMFIM_DATA,    SMFIM_EOH,  SMFIM_EOM};
+    for (int i = 0; i < PM_MACRO_STAGE_COUNT; i++)
+        if (rt.cfg->macros[i] && (f0 & SMFIF_SETSYMLIST) &&
+            smfi_setsymlist(ctx, smfim[i], rt.cfg->macros[i]) != MI_SUCCESS)
+            pm_warn("session %lu: could not request macros.%s", s->id, pm_macro_stage_names[i]);
     *pf2 = 0;
     *pf3 = 0;
     return SMFIS_CONTINUE;
@@ -188,6 +227,7 @@ static sfsistat on_envfrom(SMFICTX *ctx, char **argv)
     pm_session_t *s = session_of(ctx);
     pm_session_end_message(s); /* a new MAIL FROM starts a new message */
     pm_session_set(&s->envfrom, argv && argv[0] ? argv[0] : NULL);
+    s->envfrom_args = pm_argv_dup(argv && argv[0] ? argv + 1 : NULL);
     s->receive_time = time(NULL);
     pm_call_t call = {0};
     return run(ctx, PM_PHASE_ENVFROM, &call);
@@ -196,9 +236,22 @@ static sfsistat on_envfrom(SMFICTX *ctx, char **argv)
 static sfsistat on_envrcpt(SMFICTX *ctx, char **argv)
 {
     pm_session_t *s = session_of(ctx);
-    pm_session_set(&s->envrcpt, argv && argv[0] ? argv[0] : NULL);
+    pm_session_set(&s->last_rcpt.addr, argv && argv[0] ? argv[0] : NULL);
+    pm_argv_free(s->last_rcpt.args);
+    s->last_rcpt.args = pm_argv_dup(argv && argv[0] ? argv + 1 : NULL);
     pm_call_t call = {0};
-    return run(ctx, PM_PHASE_ENVRCPT, &call);
+    sfsistat r = run(ctx, PM_PHASE_ENVRCPT, &call);
+    if (r != SMFIS_CONTINUE && r != SMFIS_NOREPLY && r != SMFIS_ACCEPT)
+        return r; /* refused: not a recipient of the message */
+    if (s->n_rcpts >= (size_t)rt.cfg->max_recipients) {
+        limit_reached(s, "max_recipients", rt.cfg->max_recipients, "further recipients are not kept for envelope_to_all");
+        return r;
+    }
+    s->rcpts = pm_realloc(s->rcpts, (s->n_rcpts + 1) * sizeof *s->rcpts);
+    s->rcpts[s->n_rcpts].addr = pm_strdup(s->last_rcpt.addr ? s->last_rcpt.addr : "");
+    s->rcpts[s->n_rcpts].args = pm_argv_dup(s->last_rcpt.args);
+    s->n_rcpts++;
+    return r;
 }
 
 static sfsistat on_data(SMFICTX *ctx)
@@ -209,6 +262,16 @@ static sfsistat on_data(SMFICTX *ctx)
 
 static sfsistat on_header(SMFICTX *ctx, char *name, char *value)
 {
+    pm_session_t *s = session_of(ctx);
+    s->message_size += strlen(name) + strlen(value) + 4; /* "Name: value\r\n" */
+    if (s->n_headers < (size_t)rt.cfg->max_headers) {
+        s->headers = pm_realloc(s->headers, (s->n_headers + 1) * sizeof *s->headers);
+        s->headers[s->n_headers].name = pm_strdup(name);
+        s->headers[s->n_headers].value = pm_strdup(value);
+        s->n_headers++;
+    } else {
+        limit_reached(s, "max_headers", rt.cfg->max_headers, "further headers are not kept for Session#headers");
+    }
     pm_call_t call = {.header_name = name, .header_value = value};
     return run(ctx, PM_PHASE_HEADER, &call);
 }
@@ -221,6 +284,10 @@ static sfsistat on_eoh(SMFICTX *ctx)
 
 static sfsistat on_body(SMFICTX *ctx, unsigned char *chunk, size_t len)
 {
+    pm_session_t *s = session_of(ctx);
+    s->message_size += len;
+    if (rt.scripts->keeps_body && pm_buf_append(&s->body, chunk, len) < len)
+        limit_reached(s, "max_body_size", rt.cfg->max_body_size, "the rest of the body is not kept for Session#body");
     pm_call_t call = {.body_chunk = chunk, .body_len = len};
     return run(ctx, PM_PHASE_BODY, &call);
 }

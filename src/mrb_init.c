@@ -13,6 +13,10 @@ void pm_mrb_init(mrb_state *mrb)
     mrb_gc_arena_restore(mrb, ai);
     pm_mrb_session_init(mrb);
     mrb_gc_arena_restore(mrb, ai);
+    pm_mrb_session_actions_init(mrb);
+    mrb_gc_arena_restore(mrb, ai);
+    pm_mrb_store_init(mrb);
+    mrb_gc_arena_restore(mrb, ai);
     pm_mrb_headers_init(mrb);
     mrb_gc_arena_restore(mrb, ai);
     pm_mrb_output_init(mrb);

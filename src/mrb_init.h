@@ -13,6 +13,12 @@ void pm_mrb_pmilter_init(mrb_state *mrb);
 void pm_mrb_session_init(mrb_state *mrb);
 void pm_mrb_headers_init(mrb_state *mrb);
 void pm_mrb_output_init(mrb_state *mrb);
+void pm_mrb_session_actions_init(mrb_state *mrb);
+void pm_mrb_store_init(mrb_state *mrb);
+
+/* Raises ArgumentError if a reply code (rcode, or the pending one when NULL)
+ * contradicts status: reject needs 5xx, tempfail 4xx. */
+void pm_mrb_check_reply_matches(mrb_state *mrb, const pm_call_t *call, int status, const char *rcode);
 
 /* The call a binding runs in; raises if none (a method called at load time). */
 pm_call_t *pm_mrb_call(mrb_state *mrb);

@@ -39,7 +39,9 @@ static mrb_value pmilter_set_status(mrb_state *mrb, mrb_value self)
     default:
         mrb_raisef(mrb, E_ARGUMENT_ERROR, "Pmilter.status= %v is not a Pmilter::SMFIS_* value", v);
     }
-    pm_mrb_call(mrb)->status = (int)mrb_integer(v);
+    pm_call_t *call = pm_mrb_call(mrb);
+    pm_mrb_check_reply_matches(mrb, call, (int)mrb_integer(v), NULL);
+    call->status = (int)mrb_integer(v);
     return v;
 }
 

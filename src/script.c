@@ -6,6 +6,7 @@
 #include <mruby/compile.h>
 #include <mruby/dump.h>
 #include <mruby/irep.h>
+#include <mruby/opcode.h>
 #include <mruby/proc.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -66,15 +67,57 @@ static const struct {
 #undef P
 };
 
+/* High bits of facts_named's result, resolved in pm_scripts_compile:
+ * the code names Session#body (see keeps_body); it names the Headers class;
+ * it reads x[...] somewhere. */
+#define NAMES_BODY (1u << 31)
+#define NAMES_HEADERS (1u << 30)
+#define READS_INDEX (1u << 29)
+
+/* Operand bytes of each instruction, from mruby's own opcode table. */
+enum { LEN_Z = 0, LEN_B = 1, LEN_BB = 2, LEN_BBB = 3, LEN_BS = 3, LEN_BSS = 5, LEN_S = 2, LEN_W = 3 };
+static const uint8_t operand_len[] = {
+#define OPCODE(name, operands) [OP_##name] = LEN_##operands,
+#include <mruby/ops.h>
+#undef OPCODE
+};
+
+/* Does the code index anything with x[...] (OP_GETIDX)? Reading a header
+ * as headers["Subject"] compiles to it and names no method symbol. */
+static int reads_index(const mrb_irep *irep)
+{
+    for (uint32_t pc = 0; pc < irep->ilen;) {
+        uint8_t op = irep->iseq[pc++], extra = 0;
+        if (op == OP_EXT1 || op == OP_EXT2 || op == OP_EXT3) {
+            extra = op == OP_EXT3 ? 2 : 1; /* the next instruction's a and/or b operands are 16-bit */
+            if (pc >= irep->ilen)
+                break;
+            op = irep->iseq[pc++];
+        }
+        if (op == OP_GETIDX)
+            return 1;
+        if (op >= sizeof operand_len)
+            return 1; /* unknown instruction: assume the worst */
+        pc += operand_len[op] + extra;
+    }
+    return 0;
+}
+
 static unsigned facts_named(mrb_state *mrb, const mrb_irep *irep, int depth)
 {
     unsigned needed = 0;
     for (uint16_t i = 0; i < irep->slen; i++) {
         const char *name = mrb_sym_name(mrb, irep->syms[i]);
+        if (name && (strcmp(name, "body") == 0 || strcmp(name, "body_truncated?") == 0))
+            needed |= NAMES_BODY;
+        if (name && strcmp(name, "Headers") == 0)
+            needed |= NAMES_HEADERS;
         for (size_t k = 0; name && k < sizeof fact_methods / sizeof fact_methods[0]; k++)
             if (strcmp(name, fact_methods[k].method) == 0)
                 needed |= fact_methods[k].phases;
     }
+    if (reads_index(irep))
+        needed |= READS_INDEX;
     for (uint16_t i = 0; i < irep->rlen && depth < 64; i++)
         if (irep->reps[i])
             needed |= facts_named(mrb, irep->reps[i], depth + 1);
@@ -161,6 +204,15 @@ pm_scripts_t *pm_scripts_compile(const pm_config_t *cfg, char *err, size_t errle
         }
     }
     mrb_close(mrb);
+    if (s) {
+        unsigned f = s->facts_needed;
+        s->keeps_body = (f & NAMES_BODY) != 0;
+        /* Headers#[] (headers["Subject"] at eom) reads the received headers; it
+         * names no method symbol, so: the Headers class named, and x[...] read. */
+        if ((f & NAMES_HEADERS) && (f & READS_INDEX))
+            f |= 1u << PM_PHASE_HEADER;
+        s->facts_needed = f & ~(NAMES_BODY | NAMES_HEADERS | READS_INDEX);
+    }
     return s;
 }
 

@@ -23,6 +23,7 @@ typedef struct pm_scripts {
      * that phase's command carries (e.g. envelope_to -> envrcpt), so the
      * phase must be received even if it has no handler (milter.c). */
     unsigned facts_needed;
+    int keeps_body; /* a handler names Session#body: buffer body chunks (up to max_body_size) */
 } pm_scripts_t;
 
 /* Compiles every library and handler named in cfg. Returns NULL and fills err with

@@ -45,7 +45,10 @@ function message(opts)
     r.helo = step(conn, SMFIP_NOHELO, mt.helo, opts.helo or "client.example.net")
   end
   mt.macro(conn, SMFIC_MAIL, "i", opts.queue_id or "4XyZ1", "{mail_addr}", opts.mail_addr or "from@example.com")
-  r.envfrom = step(conn, SMFIP_NOMAIL, mt.mailfrom, opts.from or "<from@example.com>")
+  r.envfrom = "skipped"  -- unless sent here: opts.skip_mail means the caller sent MAIL FROM
+  if not opts.skip_mail then
+    r.envfrom = step(conn, SMFIP_NOMAIL, mt.mailfrom, opts.from or "<from@example.com>")
+  end
   if r.envfrom ~= SMFIR_CONTINUE and r.envfrom ~= "skipped" then return conn, r end
   mt.macro(conn, SMFIC_RCPT, "{rcpt_addr}", opts.rcpt_addr or "to@example.com")
   r.envrcpt = step(conn, SMFIP_NORCPT, mt.rcptto, opts.to or "<to@example.com>")

@@ -6,6 +6,7 @@ usage: rawclient.py SPEC SCRIPT
 SPEC:   unix:/path | inet:PORT@HOST | inet6:PORT@HOST
 SCRIPT: steps separated by ';', each one of
   neg              option negotiation offering everything (version 6)
+  neg:HEX          the same, offering only the protocol steps in HEX
   conn4:HOST:IP    connect info, family '4' (conn6 for '6', connL:HOST:PATH for 'L')
   helo:NAME  mail:ADDR  rcpt:ADDR  hdr:NAME:VALUE  eoh  body:TEXT  eom  abort  quit
   raw:HEX          send these bytes as they are (no framing)
@@ -47,13 +48,29 @@ def expect_reply(s, final=(b"c", b"r", b"t", b"a", b"d", b"y", b"s")):
         print(cmd.decode(), data.split(b"\0")[0].decode(errors="replace") if data else "")
         if cmd in final or cmd == b"O": return True
 
+# Protocol flags per step: (switched off, sent without a reply), from mfdef.h.
+FLAGS = {"conn4": (0x1, 0x1000), "conn6": (0x1, 0x1000), "connL": (0x1, 0x1000), "helo": (0x2, 0x2000),
+         "mail": (0x4, 0x4000), "rcpt": (0x8, 0x8000), "hdr": (0x20, 0x80), "eoh": (0x40, 0x40000),
+         "body": (0x10, 0x80000)}
+
 def main():
+    global expect_reply
     s = connect(sys.argv[1]); s.settimeout(10)
+    negotiated = 0
+    wait_reply = expect_reply
     for step in sys.argv[2].split(";"):
         name, _, arg = step.partition(":")
+        off, no_reply = FLAGS.get(name, (0, 0))
+        if negotiated & off:
+            print(name, "not sent"); continue
+        expect_reply = (lambda s: print(name, "no reply")) if negotiated & no_reply else wait_reply
         z = lambda *parts: b"".join(p.encode() + b"\0" for p in parts)
         if name == "neg":
-            s.sendall(frame(b"O", struct.pack(">III", 6, 0x1ff, 0x1fffff))); expect_reply(s)
+            steps = int(arg, 16) if arg else 0x1fffff
+            s.sendall(frame(b"O", struct.pack(">III", 6, 0x1ff, steps)))
+            cmd, data = read_frame(s)
+            print(cmd.decode(), "")
+            negotiated = struct.unpack(">III", data[:12])[2]
         elif name in ("conn4", "conn6", "connL"):
             host, _, addr = arg.partition(":")
             fam = {"conn4": b"4", "conn6": b"6", "connL": b"L"}[name]

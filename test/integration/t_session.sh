@@ -82,6 +82,7 @@ stop_clean "session"
 # Wire-level cases miltertest cannot produce.
 new_site raw
 handler connect 's = Pmilter::Session.new
+s.macro("{x}"); s.client_daemon
 puts "raw connect ip=[#{s.client_ipaddr}] host=[#{s.client_hostname}]"'
 handler envfrom 'puts "raw envfrom #{Pmilter::Session.new.envelope_from}"'
 start_pmilter "$CONF" || fail "raw: start" "pmilter did not start"
@@ -95,6 +96,11 @@ raw "raw:7fffffff4f;close" >/dev/null
 raw "neg;raw:0000000258;close" >/dev/null
 raw "neg;raw:00000000;close" >/dev/null
 raw "mail:<before-negotiation@x>;close" >/dev/null
+# A macro list with a name and no value made libmilter's smfi_getsymval read
+# past the list (found by the fuzzer): the connect handler reads a macro.
+got=$(raw "neg;raw:0000000644437b787d00;conn4:oddmacro.example:192.0.2.45;quit")
+[ "$(tail -1 <<<"$got")" = "c " ] && pass "raw: a macro without a value does not crash the server" || fail "raw: a macro without a value does not crash the server" "$got"
+out_has "raw: the session with the odd macro list was served" "raw connect ip=[192.0.2.45] host=[oddmacro.example]"
 got=$(raw "neg;conn4:after.example:192.0.2.44;mail:<after-garbage@x>;quit")
 [ "$(tail -1 <<<"$got")" = "c " ] && pass "raw: served normally after truncated, huge, unknown and out-of-order frames" || fail "raw: served normally after truncated, huge, unknown and out-of-order frames" "$got"
 out_has "raw: the session after the garbage saw its sender" "raw envfrom <after-garbage@x>"

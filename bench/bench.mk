@@ -1,0 +1,24 @@
+# `make bench`: pmilter against a bare libmilter milter (bench/baseline.c), interleaved in
+# one run, results in bench/results/LATEST.md (bench/run.sh, then bench/idle.sh).
+# `make soak`: N messages (SOAK_N, default 1000000) through pmilter, RSS sampled (bench/soak.sh).
+.PHONY: soak bench-build
+
+$(BUILD)/bench-baseline: bench/baseline.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -o $@ $< -l:libmilter.a -lpthread
+
+$(BUILD)/bench-idlehold: bench/idlehold.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -o $@ $<
+
+BENCH_DEPS = scripts/packages/core.txt scripts/packages/client.txt scripts/packages/bench.txt
+
+bench-build:
+	@scripts/deps.sh $(BENCH_DEPS)
+	@$(MAKE) --no-print-directory $(BIN) pmilter-client $(BUILD)/bench-baseline $(BUILD)/bench-idlehold
+
+bench: bench-build
+	@BUILD=$(BUILD) PMILTER=$(BIN) bench/run.sh
+
+soak: bench-build
+	@BUILD=$(BUILD) PMILTER=$(BIN) bench/soak.sh $(SOAK_N)
