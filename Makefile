@@ -7,9 +7,11 @@ OPT      ?= -O2
 SAN      ?=
 CFLAGS   += -std=c11 -D_GNU_SOURCE $(OPT) -g -Wall -Wextra -Wshadow -Wformat=2 -Wno-unused-parameter $(SAN)
 CXXFLAGS += -std=c++17 $(OPT) -g -Wall -Wextra $(SAN)
-# libmilter statically, so that --wrap can reach its sigwait (prompt shutdown, see src/signals.c).
+# libmilter statically, so that --wrap can reach into it: sigwait (prompt shutdown, src/signals.c)
+# and mi_rd_cmd (input repair, src/milter_input.c).
 LDLIBS   += -l:libmilter.a -lmruby -lonig -lm -lpthread -lstdc++
-LDFLAGS  += -Wl,--wrap=sigwait -Wl,--wrap=mi_rd_cmd $(SAN)
+WRAP_FLAGS := -Wl,--wrap=sigwait -Wl,--wrap=mi_rd_cmd
+LDFLAGS  += $(WRAP_FLAGS) $(SAN)
 
 BUILD    ?= build/default
 BIN      ?= pmilter

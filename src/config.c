@@ -21,7 +21,7 @@
 #include "config_toml.h"
 #include "log.h"
 
-typedef enum { K_INT, K_BOOL, K_STRING, K_LOG_LEVEL, K_VERDICT, K_LISTEN, K_MACROS } key_kind_t;
+typedef enum { K_INT, K_BOOL, K_STRING, K_LOG_LEVEL, K_VERDICT, K_LISTEN, K_MACROS, K_MODE } key_kind_t;
 
 const char *const pm_macro_stage_names[PM_MACRO_STAGE_COUNT] = {"connect", "helo", "envfrom", "envrcpt",
                                                                 "data",    "eoh",  "eom"};
@@ -52,6 +52,15 @@ static const key_spec_t server_keys[] = {
     {"max_headers", K_INT, F(max_headers), 0, 100000, NULL},
     {"max_recipients", K_INT, F(max_recipients), 0, 100000, NULL},
     {"macros", K_MACROS, F(macros), 0, 0, NULL},
+    {"max_sessions", K_INT, F(max_sessions), 1, 1000000, NULL},
+    {"handler_timeout", K_INT, F(handler_timeout), 1, 3600, NULL},
+    {"shutdown_grace", K_INT, F(shutdown_grace), 0, 3600, NULL},
+    {"handler_memory", K_INT, F(handler_memory), 8, 65536, NULL},
+    {"user", K_STRING, F(user), 0, 0, NULL},
+    {"group", K_STRING, F(group), 0, 0, NULL},
+    {"listen_owner", K_STRING, F(listen_owner), 0, 0, NULL},
+    {"listen_group", K_STRING, F(listen_group), 0, 0, NULL},
+    {"listen_mode", K_MODE, F(listen_mode), 0, 0, NULL},
 };
 #undef F
 
@@ -237,7 +246,9 @@ static int set_server_key(loader_t *ld, const key_spec_t *spec, const pm_toml_no
     char key[64];
     snprintf(key, sizeof key, "server.%s", spec->name);
     char *field = (char *)ld->cfg + spec->offset;
-    pm_toml_type_t want = spec->kind == K_INT ? PM_TOML_INTEGER : spec->kind == K_BOOL ? PM_TOML_BOOLEAN : PM_TOML_STRING;
+    pm_toml_type_t want = spec->kind == K_INT    ? PM_TOML_INTEGER
+                          : spec->kind == K_BOOL ? PM_TOML_BOOLEAN
+                                                 : PM_TOML_STRING;
     /* The original pmilter.conf has `debug = 0`; accept booleans there as 0/1 too. */
     if (spec->kind == K_INT && n->type == PM_TOML_BOOLEAN && strcmp(spec->name, "debug") == 0) {
         *(int *)field = n->boolean;
@@ -274,6 +285,15 @@ static int set_server_key(loader_t *ld, const key_spec_t *spec, const pm_toml_no
     }
     case K_MACROS:
         break; /* handled above */
+    case K_MODE: {
+        /* "0660": octal permission bits, as chmod(1) takes them */
+        char *end;
+        long mode = strtol(n->str, &end, 8);
+        if (n->str[0] == '\0' || *end != '\0' || mode < 0 || mode > 07777)
+            return fail(ld, n->line, key, "\"%s\": expected octal permission bits such as \"0660\"", n->str);
+        *(int *)field = (int)mode;
+        return 0;
+    }
     case K_LISTEN:
         free(ld->cfg->listen);
         ld->cfg->listen = pm_strdup(n->str);
@@ -397,6 +417,11 @@ static void set_defaults(pm_config_t *cfg)
     cfg->max_body_size = 10 * 1024 * 1024;
     cfg->max_headers = 1000;
     cfg->max_recipients = 1000;
+    cfg->max_sessions = 10000;
+    cfg->handler_timeout = 10;
+    cfg->shutdown_grace = 30;
+    cfg->handler_memory = 256;
+    cfg->listen_mode = -1;
 }
 
 static pm_config_t *load_tree(loader_t *ld, pm_toml_node_t *root)
@@ -430,7 +455,10 @@ pm_config_t *pm_config_load_string(const char *text, size_t len, const char *nam
     char perr[512];
     pm_toml_node_t *root = pm_toml_parse_string(text, len, perr, sizeof perr);
     if (root == NULL) {
-        snprintf(err, errlen, "%s:%s", name, perr);
+        if (strncmp(perr, "0:0: ", 5) == 0)
+            snprintf(err, errlen, "%s: %s", name, perr + 5);
+        else
+            snprintf(err, errlen, "%s:%s", name, perr);
         return NULL;
     }
     loader_t ld = {name, dir, err, errlen, pm_calloc(1, sizeof(pm_config_t))};
@@ -471,6 +499,10 @@ pm_config_t *pm_config_free(pm_config_t *cfg)
     free(cfg->listen);
     free(cfg->listen_path);
     free(cfg->listen_host);
+    free(cfg->user);
+    free(cfg->group);
+    free(cfg->listen_owner);
+    free(cfg->listen_group);
     for (int i = 0; i < PM_PHASE_COUNT; i++) {
         free(cfg->handler[i]);
         free(cfg->handler_src[i]);

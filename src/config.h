@@ -40,6 +40,15 @@ typedef struct pm_config {
     int max_body_size;  /* bytes of body kept per message for Session#body */
     int max_headers;    /* headers kept per message for Session#headers */
     int max_recipients; /* recipients kept per message for envelope_to_all */
+    int max_sessions;   /* MTA connections served at once; beyond, new ones get tempfail */
+    int handler_timeout;  /* seconds a handler may run before the MTA connection is cut */
+    int shutdown_grace;   /* seconds SIGTERM waits for open messages to finish */
+    int handler_memory;   /* MiB one VM may allocate; beyond, the handler gets NoMemoryError */
+
+    /* Privileges and the unix socket's ownership (applied while still root). */
+    char *user, *group;             /* drop to these after binding; NULL: stay */
+    char *listen_owner, *listen_group; /* owner of the unix socket; NULL: unchanged */
+    int listen_mode;                /* permission bits of the unix socket; -1: umask default */
 
     /* [server] macros.<stage> = ["{name}", ...]: asked of the MTA per stage
      * with smfi_setsymlist; space-separated, NULL if not configured.

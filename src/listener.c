@@ -35,7 +35,7 @@ static int someone_listens(const struct sockaddr_un *sun)
     return live;
 }
 
-static int open_unix(const pm_config_t *cfg, char *err, size_t errlen)
+static int open_unix(const pm_config_t *cfg, const pm_ids_t *ids, char *err, size_t errlen)
 {
     struct sockaddr_un sun;
     if (unix_address(cfg->listen_path, &sun, err, errlen))
@@ -61,9 +61,11 @@ static int open_unix(const pm_config_t *cfg, char *err, size_t errlen)
         return -1;
     unlink(tmp);
     int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    int bad_owner = 0;
     if (fd < 0 || bind(fd, (struct sockaddr *)&tmp_sun, sizeof tmp_sun) != 0 || listen(fd, cfg->listen_backlog) != 0 ||
-        rename(tmp, cfg->listen_path) != 0) {
-        snprintf(err, errlen, "cannot listen on %s: %s", cfg->listen_path, strerror(errno));
+        (bad_owner = pm_privileges_socket(cfg, ids, tmp, err, errlen)) != 0 || rename(tmp, cfg->listen_path) != 0) {
+        if (!bad_owner)
+            snprintf(err, errlen, "cannot listen on %s: %s", cfg->listen_path, strerror(errno));
         if (fd >= 0)
             close(fd);
         unlink(tmp);
@@ -107,9 +109,9 @@ static int open_inet(const pm_config_t *cfg, char *err, size_t errlen)
     return fd;
 }
 
-int pm_listener_open(const pm_config_t *cfg, char *err, size_t errlen)
+int pm_listener_open(const pm_config_t *cfg, const pm_ids_t *ids, char *err, size_t errlen)
 {
-    return cfg->listen_family == PM_LISTEN_UNIX ? open_unix(cfg, err, errlen) : open_inet(cfg, err, errlen);
+    return cfg->listen_family == PM_LISTEN_UNIX ? open_unix(cfg, ids, err, errlen) : open_inet(cfg, err, errlen);
 }
 
 void pm_listener_remove(const pm_config_t *cfg)

@@ -14,12 +14,11 @@
 #include "listener.h"
 #include "log.h"
 #include "milter.h"
+#include "privileges.h"
 #include "script.h"
 #include "signals.h"
 #include "version.h"
 #include "vm_pool.h"
-
-#define SHUTDOWN_GRACE_SECONDS 30
 
 static void usage(FILE *out)
 {
@@ -69,41 +68,57 @@ int main(int argc, char **argv)
     pm_log_set_level(cfg->log_level);
     for (size_t i = 0; i < cfg->n_warnings; i++)
         pm_warn("%s", cfg->warnings[i]);
-    pm_scripts_t *scripts = pm_scripts_compile(cfg, err, sizeof err);
-    pm_vm_pool_t *pool = scripts ? pm_vm_pool_new(scripts, test_only ? 1 : cfg->min_worker, cfg->max_worker, err,
-                                                  sizeof err)
-                                 : NULL;
-    if (pool == NULL) {
+    pm_ids_t ids;
+    pm_scripts_t *scripts = NULL;
+    if (pm_privileges_resolve(cfg, &ids, err, sizeof err) != 0 || pm_privileges_check_files(cfg, err, sizeof err) != 0 ||
+        (scripts = pm_scripts_compile(cfg, err, sizeof err)) == NULL) {
         pm_error("%s", err);
-        pm_scripts_free(scripts);
         pm_config_free(cfg);
         return PM_EX_CONFIG;
     }
     if (test_only) {
-        pm_notice("configuration %s and its handlers are ok", conf_path);
+        /* Load every handler into one VM, as serving would (runs mruby_library files). */
+        pm_vm_pool_t *pool = pm_vm_pool_new(scripts, 1, 1, err, sizeof err);
+        if (pool)
+            pm_notice("configuration %s and its handlers are ok", conf_path);
+        else
+            pm_error("%s", err);
         pm_vm_pool_free(pool);
         pm_scripts_free(scripts);
         pm_config_free(cfg);
-        return 0;
+        return pool ? 0 : PM_EX_CONFIG;
     }
 
     pm_notice("pmilter/%s starting", PMILTER_VERSION);
     pm_signals_init(cfg);
-    int status = 0, fd = -1;
-    if (pm_milter_run_process_handler(cfg, scripts, pool, PM_PHASE_POSTCONFIG) != 0) {
-        status = PM_EX_CONFIG;
-    } else if ((fd = pm_listener_open(cfg, err, sizeof err)) < 0) {
+    int status = 0;
+    pm_vm_pool_t *pool = NULL;
+    /* Bind as root (the socket may live in Postfix's spool), then drop root
+     * before any handler code runs. */
+    int fd = pm_listener_open(cfg, &ids, err, sizeof err);
+    if (fd < 0) {
         pm_error("%s", err);
         status = 1;
+    } else if (pm_privileges_drop(cfg, &ids, err, sizeof err) != 0) {
+        pm_error("%s", err);
+        status = 1;
+    } else if ((pool = pm_vm_pool_new(scripts, cfg->min_worker, cfg->max_worker, err, sizeof err)) == NULL) {
+        pm_error("%s", err);
+        status = PM_EX_CONFIG;
+    } else if (pm_milter_run_process_handler(cfg, scripts, pool, PM_PHASE_POSTCONFIG) != 0) {
+        status = PM_EX_CONFIG;
     } else {
+        if (geteuid() == 0)
+            pm_warn("running handlers as root; set user and group in [server] to drop privileges");
         pm_info("listening on %s with %d VMs (max %d)", cfg->listen, cfg->min_worker, cfg->max_worker);
-        if (pm_milter_run(cfg, scripts, pool, fd, SHUTDOWN_GRACE_SECONDS) != 0)
+        if (pm_milter_run(cfg, scripts, pool, fd, cfg->shutdown_grace) != 0)
             status = 1;
         pm_signals_done();
         pm_milter_run_process_handler(cfg, scripts, pool, PM_PHASE_MASTER_EXIT);
-        pm_listener_remove(cfg);
         pm_notice("pmilter/%s stopped", PMILTER_VERSION);
     }
+    if (fd >= 0)
+        pm_listener_remove(cfg);
     pm_vm_pool_free(pool);
     pm_scripts_free(scripts);
     pm_config_free(cfg);

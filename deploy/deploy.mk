@@ -1,0 +1,36 @@
+# make install: binaries, the production config and handlers, docs and the systemd unit.
+#   make install [PREFIX=/usr/local] [DESTDIR=]    (uninstall: the same variables)
+# The config lives in $(DESTDIR)/etc/pmilter whatever PREFIX says. An existing
+# pmilter.conf or handler is never overwritten: the new one goes beside it as FILE.dist.
+PREFIX     ?= /usr/local
+DESTDIR    ?=
+SBINDIR    := $(PREFIX)/sbin
+BINDIR     := $(PREFIX)/bin
+DOCDIR     := $(PREFIX)/share/doc/pmilter
+UNITDIR    ?= $(PREFIX)/lib/systemd/system
+CONFDIR    := /etc/pmilter
+INSTALL    ?= install
+DEPLOY_HANDLERS := $(wildcard deploy/handler/*.rb)
+DEPLOY_DOCS     := README.md $(wildcard docs/*.md)
+
+.PHONY: install uninstall
+install: $(BIN) pmilter-client
+	$(INSTALL) -d -m 0755 $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(DOCDIR) \
+	    $(DESTDIR)$(UNITDIR) $(DESTDIR)$(CONFDIR) $(DESTDIR)$(CONFDIR)/handler
+	$(INSTALL) -m 0755 $(BIN) $(DESTDIR)$(SBINDIR)/pmilter
+	$(INSTALL) -m 0755 pmilter-client $(DESTDIR)$(BINDIR)/pmilter-client
+	@set -e; for f in deploy/pmilter.conf $(DEPLOY_HANDLERS); do \
+	    dst=$(DESTDIR)$(CONFDIR)/$${f#deploy/}; \
+	    if [ -e "$$dst" ] && ! cmp -s "$$f" "$$dst"; then \
+	        echo "$$dst exists; installing the new one as $$dst.dist"; dst=$$dst.dist; fi; \
+	    $(INSTALL) -m 0644 "$$f" "$$dst"; done
+	$(INSTALL) -m 0644 $(DEPLOY_DOCS) $(DESTDIR)$(DOCDIR)/
+	sed -e 's#@SBINDIR@#$(SBINDIR)#g' -e 's#@DOCDIR@#$(DOCDIR)#g' deploy/pmilter.service \
+	    >$(DESTDIR)$(UNITDIR)/pmilter.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/pmilter.service
+
+# Leaves /etc/pmilter alone: it may hold edited files.
+uninstall:
+	rm -f $(DESTDIR)$(SBINDIR)/pmilter $(DESTDIR)$(BINDIR)/pmilter-client \
+	    $(DESTDIR)$(UNITDIR)/pmilter.service
+	rm -rf $(DESTDIR)$(DOCDIR)
