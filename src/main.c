@@ -78,7 +78,7 @@ int main(int argc, char **argv)
     }
     if (test_only) {
         /* Load every handler into one VM, as serving would (runs mruby_library files). */
-        pm_vm_pool_t *pool = pm_vm_pool_new(scripts, 1, 1, err, sizeof err);
+        pm_vm_pool_t *pool = pm_vm_pool_new(scripts, 1, 1, (size_t)cfg->handler_memory << 20, err, sizeof err);
         if (pool)
             pm_notice("configuration %s and its handlers are ok", conf_path);
         else
@@ -102,7 +102,8 @@ int main(int argc, char **argv)
     } else if (pm_privileges_drop(cfg, &ids, err, sizeof err) != 0) {
         pm_error("%s", err);
         status = 1;
-    } else if ((pool = pm_vm_pool_new(scripts, cfg->min_worker, cfg->max_worker, err, sizeof err)) == NULL) {
+    } else if ((pool = pm_vm_pool_new(scripts, cfg->min_worker, cfg->max_worker, (size_t)cfg->handler_memory << 20, err,
+                                     sizeof err)) == NULL) {
         pm_error("%s", err);
         status = PM_EX_CONFIG;
     } else if (pm_milter_run_process_handler(cfg, scripts, pool, PM_PHASE_POSTCONFIG) != 0) {

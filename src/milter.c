@@ -24,6 +24,7 @@
 #include "log.h"
 #include "session.h"
 #include "vm.h"
+#include "watchdog.h"
 
 static struct {
     const pm_config_t *cfg;
@@ -68,7 +69,18 @@ static sfsistat verdict(int status, pm_phase_t phase, const pm_session_t *s)
 static int run_handler(pm_call_t *call, char *err, size_t errlen)
 {
     pm_vm_t *vm = pm_vm_pool_borrow(rt.pool);
+    pm_watch_t watch;
+    pm_watch_begin(&watch, pm_current_mta_fd(), call->session ? call->session->id : 0, call->phase,
+                   rt.scripts->phase[call->phase]->path, rt.pool);
     int rc = pm_vm_run(vm, call, err, errlen);
+    if (pm_watch_end(&watch)) {
+        /* The watchdog gave this VM up and the pool replaced it. */
+        pm_warn("%s came back after the watchdog gave up on it", rt.scripts->phase[call->phase]->path);
+        pm_vm_free(vm);
+        snprintf(err, errlen, "%s: ran longer than handler_timeout (%d s)", rt.scripts->phase[call->phase]->path,
+                 rt.cfg->handler_timeout);
+        return -1;
+    }
     pm_vm_pool_give_back(rt.pool, vm);
     return rc;
 }
@@ -375,11 +387,13 @@ int pm_milter_run(const pm_config_t *cfg, const pm_scripts_t *scripts, pm_vm_poo
         pm_error("libmilter refused the configuration (smfi_register/smfi_setconn)");
         return -1;
     }
+    pm_watchdog_start(cfg->handler_timeout);
     int rc = smfi_main();
     /* smfi_main returns once the listener stopped; let running callbacks end. */
-    for (int waited = 0; atomic_load(&in_flight) > 0 && waited < grace_seconds * 100; waited++)
+    for (int waited = 0; atomic_load(&in_flight) > pm_watchdog_stuck() && waited < grace_seconds * 100; waited++)
         usleep(10000);
-    if (atomic_load(&in_flight) > 0)
+    if (atomic_load(&in_flight) > pm_watchdog_stuck())
         pm_warn("stopping with %d handler(s) still running after %d s", atomic_load(&in_flight), grace_seconds);
+    pm_watchdog_stop();
     return rc == MI_SUCCESS ? 0 : -1;
 }

@@ -7,7 +7,9 @@
 #include <mruby/irep.h>
 #include <mruby/proc.h>
 #include <mruby/string.h>
+#include <malloc.h>
 #include <stdio.h>
+#include <string.h>
 #include <stdlib.h>
 
 #include "alloc.h"
@@ -82,15 +84,37 @@ static int run_libraries(mrb_state *mrb, const pm_scripts_t *scripts, char *err,
     return 0;
 }
 
-pm_vm_t *pm_vm_new(const pm_scripts_t *scripts, char *err, size_t errlen)
+/* mruby's allocator for one VM: counts its heap and refuses past the limit,
+ * which mruby turns into NoMemoryError for the handler. */
+static void *vm_alloc(mrb_state *mrb, void *p, size_t size, void *ud)
 {
-    mrb_state *mrb = mrb_open();
+    pm_vm_t *vm = ud;
+    size_t old = p ? malloc_usable_size(p) : 0;
+    if (size == 0) {
+        vm->bytes -= old;
+        free(p);
+        return NULL;
+    }
+    if (vm->bytes - old + size > vm->limit)
+        return NULL;
+    void *q = realloc(p, size);
+    if (q == NULL)
+        return NULL;
+    vm->bytes = vm->bytes - old + malloc_usable_size(q);
+    return q;
+}
+
+pm_vm_t *pm_vm_new(const pm_scripts_t *scripts, size_t limit, char *err, size_t errlen)
+{
+    pm_vm_t *vm = pm_calloc(1, sizeof *vm);
+    vm->limit = limit;
+    mrb_state *mrb = mrb_open_allocf(vm_alloc, vm);
     if (mrb == NULL) {
         snprintf(err, errlen, "cannot create an mruby VM (out of memory)");
+        free(vm);
         return NULL;
     }
     pm_mrb_init(mrb);
-    pm_vm_t *vm = pm_calloc(1, sizeof *vm);
     vm->mrb = mrb;
     if (run_libraries(mrb, scripts, err, errlen) != 0)
         return pm_vm_free(vm);
@@ -126,6 +150,10 @@ int pm_vm_run(pm_vm_t *vm, pm_call_t *call, char *err, size_t errlen)
     mrb_top_run(mrb, proc, mrb_top_self(mrb), 0);
     int rc = 0;
     if (mrb->exc) {
+        /* Out of memory or stack, the VM's state is suspect: retire it. */
+        vm->damaged = mrb->exc == mrb->nomem_err || mrb->exc == mrb->stack_err ||
+                      strcmp(mrb_obj_classname(mrb, mrb_obj_value(mrb->exc)), "NoMemoryError") == 0 ||
+                      strcmp(mrb_obj_classname(mrb, mrb_obj_value(mrb->exc)), "SystemStackError") == 0;
         take_exception(mrb, err, errlen);
         rc = -1;
     }

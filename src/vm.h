@@ -14,13 +14,17 @@ typedef struct pm_vm {
     mrb_state *mrb;
     struct RProc *proc[PM_PHASE_COUNT]; /* NULL: no handler for the phase */
     struct pm_vm *next;                  /* vm_pool's free list */
+    size_t bytes, limit;                 /* heap this VM holds, and its cap (handler_memory) */
+    int damaged;                         /* ran out of memory or stack: retire, don't reuse */
 } pm_vm_t;
 
-/* Returns NULL with the reason in err. */
-pm_vm_t *pm_vm_new(const pm_scripts_t *scripts, char *err, size_t errlen);
+/* A VM whose heap may not exceed limit bytes (a handler that allocates
+ * without bound gets NoMemoryError). Returns NULL with the reason in err. */
+pm_vm_t *pm_vm_new(const pm_scripts_t *scripts, size_t limit, char *err, size_t errlen);
 pm_vm_t *pm_vm_free(pm_vm_t *vm);
 /* Runs the handler of call->phase with call as context. Returns 0, or -1 with
- * the exception in err. The VM stays usable either way. */
+ * the exception in err. After NoMemoryError or SystemStackError the VM is
+ * marked damaged and the pool replaces it. */
 int pm_vm_run(pm_vm_t *vm, pm_call_t *call, char *err, size_t errlen);
 
 #endif

@@ -15,17 +15,20 @@ struct pm_vm_pool {
     pm_vm_t *idle; /* free list */
     int size;      /* VMs created, busy or idle */
     int max;
+    size_t vm_limit; /* heap cap of each VM, bytes */
 };
 
-pm_vm_pool_t *pm_vm_pool_new(const pm_scripts_t *scripts, int min, int max, char *err, size_t errlen)
+pm_vm_pool_t *pm_vm_pool_new(const pm_scripts_t *scripts, int min, int max, size_t vm_limit, char *err,
+                             size_t errlen)
 {
     pm_vm_pool_t *pool = pm_calloc(1, sizeof *pool);
     pthread_mutex_init(&pool->lock, NULL);
     pthread_cond_init(&pool->returned, NULL);
     pool->scripts = scripts;
     pool->max = max;
+    pool->vm_limit = vm_limit;
     for (int i = 0; i < min; i++) {
-        pm_vm_t *vm = pm_vm_new(scripts, err, errlen);
+        pm_vm_t *vm = pm_vm_new(scripts, vm_limit, err, errlen);
         if (vm == NULL)
             return pm_vm_pool_free(pool);
         vm->next = pool->idle;
@@ -66,7 +69,7 @@ pm_vm_t *pm_vm_pool_borrow(pm_vm_pool_t *pool)
             pthread_mutex_unlock(&pool->lock);
             char err[256];
             /* Created outside the lock: other callers keep borrowing meanwhile. */
-            vm = pm_vm_new(pool->scripts, err, sizeof err);
+            vm = pm_vm_new(pool->scripts, pool->vm_limit, err, sizeof err);
             if (vm) {
                 pm_debug("vm pool grew to %d VMs", pool->size);
                 return vm;
@@ -83,9 +86,23 @@ pm_vm_t *pm_vm_pool_borrow(pm_vm_pool_t *pool)
 
 void pm_vm_pool_give_back(pm_vm_pool_t *pool, pm_vm_t *vm)
 {
+    if (vm->damaged) {
+        pm_warn("replacing a VM whose handler ran out of memory or stack");
+        pm_vm_free(vm);
+        pm_vm_pool_abandon(pool);
+        return;
+    }
     pthread_mutex_lock(&pool->lock);
     vm->next = pool->idle;
     pool->idle = vm;
+    pthread_cond_signal(&pool->returned);
+    pthread_mutex_unlock(&pool->lock);
+}
+
+void pm_vm_pool_abandon(pm_vm_pool_t *pool)
+{
+    pthread_mutex_lock(&pool->lock);
+    pool->size--; /* room for a new VM on the next borrow */
     pthread_cond_signal(&pool->returned);
     pthread_mutex_unlock(&pool->lock);
 }

@@ -13,11 +13,16 @@ typedef struct pm_vm_pool pm_vm_pool_t;
 
 /* Creates min VMs up front. NULL with the reason in err. The pool keeps a
  * pointer to scripts, which must outlive it. */
-pm_vm_pool_t *pm_vm_pool_new(const pm_scripts_t *scripts, int min, int max, char *err, size_t errlen);
+pm_vm_pool_t *pm_vm_pool_new(const pm_scripts_t *scripts, int min, int max, size_t vm_limit, char *err,
+                             size_t errlen);
 pm_vm_pool_t *pm_vm_pool_free(pm_vm_pool_t *pool);
 /* Never NULL: waits while max VMs are busy. */
 pm_vm_t *pm_vm_pool_borrow(pm_vm_pool_t *pool);
+/* A damaged VM is closed instead, and a fresh one made when needed. */
 void pm_vm_pool_give_back(pm_vm_pool_t *pool, pm_vm_t *vm);
+/* Forgets a VM that will never come back (stuck in a handler), so that
+ * another can be made in its place. */
+void pm_vm_pool_abandon(pm_vm_pool_t *pool);
 /* How many VMs exist (busy or idle). */
 int pm_vm_pool_size(pm_vm_pool_t *pool);
 

@@ -14,6 +14,8 @@
 #   pf_send OUT ARGS...   swaks to the instance, transcript in OUT, swaks' exit status
 #   pf_reply OUT CMD      the reply code swaks got to the first command starting
 #                         with CMD ("MAIL FROM", "RCPT TO", "." for end of data, ...)
+#   pf_reply_text OUT CMD the whole reply line(s) to that command, e.g.
+#                         "550 5.7.1 text" (a multi-line reply: one line each)
 #   pf_delivered [--wait N]   list delivered message files; with --wait, first
 #                         wait (deadline $PF_WAIT s) until there are at least N
 #   pf_clear_mail         forget delivered messages (start of a test)
@@ -201,6 +203,15 @@ pf_reply() {
                                if (index(line, cmd) == 1) sent = 1; next }
         sent && /^ *<[-~*]/ { line = $0; sub(/^ *<[-~*]+ */, "", line)
                               print substr(line, 1, 3); exit }' "$1"
+}
+
+pf_reply_text() {
+    awk -v cmd="$2" '
+        !sent && /^ *[-~]> / { line = $0; sub(/^ *[-~]> /, "", line)
+                               if (index(line, cmd) == 1) sent = 1; next }
+        sent && /^ *<[-~*]/ { line = $0; sub(/^ *<[-~*]+ */, "", line); print line
+                              if (substr(line, 4, 1) != "-") exit; next }
+        sent { exit }' "$1"
 }
 
 _pf_count_ge() { [ "$(ls "$PF_MAIL/new" 2>/dev/null | wc -l)" -ge "$1" ]; }

@@ -43,3 +43,42 @@ expect_reply("envfrom", r.envfrom, SMFIR_CONTINUE)
 mt.disconnect(conn)'
 log_has "raise: the log says which verdict was given" 'handler/envfrom.rb:1: nope \(ArgumentError\) .*answering continue'
 stop_clean "raise_continue"
+
+# Scripts that misbehave: run forever, allocate without bound, recurse without end.
+new_site runaway 'handler_timeout = 1' 'handler_memory = 16' 'min_worker = 2' 'max_worker = 2'
+handler envfrom 'case Pmilter::Session.new.envelope_from
+when "<loop@x>" then while true; end
+when "<alloc@x>" then a = []; loop { a << ("x" * 100_000) }
+when "<deep@x>"
+  def down(n); down(n + 1); end
+  down(0)
+end
+puts "envfrom ok #{Pmilter::Session.new.envelope_from}"'
+start_pmilter "$CONF" || fail "runaway: start" "$(cat "$PM_ERR")"
+mt "runaway: a handler that loops forever: the MTA connection is closed after handler_timeout" '
+local conn = connect()
+mt.set_timeout(5)
+step(conn, SMFIP_NOCONNECT, mt.conninfo, "h", "192.0.2.1")
+local err = mt.mailfrom(conn, "<loop@x>")
+local reply = err == nil and mt.getreply(conn) or nil
+expect("the MTA got a verdict although the handler never ended: " .. tostring(reply), err ~= nil or reply == nil or reply == 0)'
+log_has "runaway: the watchdog names the handler and the timeout" 'handler/envfrom.rb has run for more than 1 s \(phase envfrom, session [0-9]+\): closing this MTA connection'
+mt "runaway: a handler that allocates without bound gets NoMemoryError (tempfail)" '
+local conn, r = message({from = "<alloc@x>"})
+expect_reply("envfrom", r.envfrom, SMFIR_TEMPFAIL)
+mt.disconnect(conn)'
+log_has "runaway: the memory error is logged" '\(NoMemoryError\)'
+mt "runaway: endless recursion gets SystemStackError (tempfail)" '
+local conn, r = message({from = "<deep@x>"})
+expect_reply("envfrom", r.envfrom, SMFIR_TEMPFAIL)
+mt.disconnect(conn)'
+log_has "runaway: the stack error is logged" 'SystemStackError|stack level too deep'
+log_has "runaway: damaged VMs are replaced" 'replacing a VM whose handler ran out of memory or stack'
+mt "runaway: with both original VMs gone, normal mail is still served" '
+for i = 1, 3 do
+  local conn, r = message({from = "<fine@x>"})
+  expect_reply("envfrom " .. i, r.envfrom, SMFIR_CONTINUE)
+  mt.disconnect(conn)
+end'
+out_has "runaway: the replacement VMs ran the handler" "envfrom ok <fine@x>"
+stop_clean "runaway"
