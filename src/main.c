@@ -1,6 +1,6 @@
 /* main: command line, then load config -> compile handlers -> VM pool ->
  * postconfig handler -> listen -> serve -> master_exit handler. Nothing else.
- * Exit status: 0 clean stop, 78 (EX_CONFIG) bad config or handler, 1 other
+ * SIGUSR1 reloads the configuration (runtime.c). Exit status: 0 clean stop, 78 (EX_CONFIG) bad config or handler, 1 other
  * start-up failures (e.g. the socket is taken). */
 #include <libmilter/mfapi.h>
 #include <malloc.h>
@@ -14,11 +14,11 @@
 #include "listener.h"
 #include "log.h"
 #include "milter.h"
+#include "runtime.h"
+#include "alloc.h"
 #include "privileges.h"
-#include "script.h"
 #include "signals.h"
 #include "version.h"
-#include "vm_pool.h"
 
 static void usage(FILE *out)
 {
@@ -60,68 +60,62 @@ int main(int argc, char **argv)
     setvbuf(stdout, NULL, _IOLBF, 0); /* handler puts/p: one line at a time */
 
     char err[1024];
-    pm_config_t *cfg = pm_config_load(conf_path, err, sizeof err);
-    if (cfg == NULL) {
-        pm_error("%s", err);
-        return PM_EX_CONFIG;
-    }
-    pm_log_set_level(cfg->log_level);
-    for (size_t i = 0; i < cfg->n_warnings; i++)
-        pm_warn("%s", cfg->warnings[i]);
+    pm_runtime_t *rt = pm_runtime_load(conf_path, err, sizeof err);
     pm_ids_t ids;
-    pm_scripts_t *scripts = NULL;
-    if (pm_privileges_resolve(cfg, &ids, err, sizeof err) != 0 || pm_privileges_check_files(cfg, err, sizeof err) != 0 ||
-        (scripts = pm_scripts_compile(cfg, err, sizeof err)) == NULL) {
+    if (rt == NULL || pm_privileges_resolve(rt->cfg, &ids, err, sizeof err) != 0) {
         pm_error("%s", err);
-        pm_config_free(cfg);
+        pm_runtime_free(rt);
         return PM_EX_CONFIG;
     }
+    const pm_config_t *cfg = rt->cfg;
+    pm_log_set_level(cfg->log_level);
     if (test_only) {
         /* Load every handler into one VM, as serving would (runs mruby_library files). */
-        pm_vm_pool_t *pool = pm_vm_pool_new(scripts, 1, 1, (size_t)cfg->handler_memory << 20, err, sizeof err);
+        pm_vm_pool_t *pool = pm_vm_pool_new(rt->scripts, 1, 1, (size_t)cfg->handler_memory << 20, err, sizeof err);
         if (pool)
             pm_notice("configuration %s and its handlers are ok", conf_path);
         else
             pm_error("%s", err);
         pm_vm_pool_free(pool);
-        pm_scripts_free(scripts);
-        pm_config_free(cfg);
+        pm_runtime_free(rt);
         return pool ? 0 : PM_EX_CONFIG;
     }
 
     pm_notice("pmilter/%s starting", PMILTER_VERSION);
-    pm_signals_init(cfg);
+    pm_signals_init(cfg, conf_path);
     int status = 0;
-    pm_vm_pool_t *pool = NULL;
     /* Bind as root (the socket may live in Postfix's spool), then drop root
      * before any handler code runs. */
     int fd = pm_listener_open(cfg, &ids, err, sizeof err);
+    char *socket_path = fd >= 0 && cfg->listen_family == PM_LISTEN_UNIX ? pm_strdup(cfg->listen_path) : NULL;
     if (fd < 0) {
         pm_error("%s", err);
         status = 1;
     } else if (pm_privileges_drop(cfg, &ids, err, sizeof err) != 0) {
         pm_error("%s", err);
         status = 1;
-    } else if ((pool = pm_vm_pool_new(scripts, cfg->min_worker, cfg->max_worker, (size_t)cfg->handler_memory << 20, err,
-                                     sizeof err)) == NULL) {
+    } else if (pm_runtime_start(rt, err, sizeof err) != 0) {
         pm_error("%s", err);
         status = PM_EX_CONFIG;
-    } else if (pm_milter_run_process_handler(cfg, scripts, pool, PM_PHASE_POSTCONFIG) != 0) {
+    } else if (pm_milter_run_process_handler(rt, PM_PHASE_POSTCONFIG) != 0) {
         status = PM_EX_CONFIG;
     } else {
         if (geteuid() == 0)
             pm_warn("running handlers as root; set user and group in [server] to drop privileges");
         pm_info("listening on %s with %d VMs (max %d)", cfg->listen, cfg->min_worker, cfg->max_worker);
-        if (pm_milter_run(cfg, scripts, pool, fd, cfg->shutdown_grace) != 0)
+        pm_runtime_install(rt);
+        if (pm_milter_run(cfg, fd) != 0)
             status = 1;
         pm_signals_done();
-        pm_milter_run_process_handler(cfg, scripts, pool, PM_PHASE_MASTER_EXIT);
+        rt = pm_runtime_acquire(); /* the latest generation, after any reload */
+        pm_milter_run_process_handler(rt, PM_PHASE_MASTER_EXIT);
+        pm_runtime_release(rt);
         pm_notice("pmilter/%s stopped", PMILTER_VERSION);
+        rt = NULL; /* owned by the runtime module now; freed with its last session */
     }
-    if (fd >= 0)
-        pm_listener_remove(cfg);
-    pm_vm_pool_free(pool);
-    pm_scripts_free(scripts);
-    pm_config_free(cfg);
+    if (socket_path)
+        unlink(socket_path);
+    free(socket_path);
+    pm_runtime_free(rt);
     return status;
 }

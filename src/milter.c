@@ -22,28 +22,27 @@
 #include "alloc.h"
 #include "actions.h"
 #include "log.h"
+#include "runtime.h"
 #include "session.h"
 #include "vm.h"
 #include "watchdog.h"
 
-static struct {
-    const pm_config_t *cfg;
-    const pm_scripts_t *scripts;
-    pm_vm_pool_t *pool;
-} rt;
-
 static atomic_int in_flight; /* callbacks running now; shutdown waits for 0 */
 
-static int has_handler(pm_phase_t phase)
+static int has_handler(const pm_runtime_t *rt, pm_phase_t phase)
 {
-    return rt.cfg->mruby_handler && rt.scripts->phase[phase] != NULL;
+    return rt->cfg->mruby_handler && rt->scripts->phase[phase] != NULL;
 }
 
+/* The session of ctx, made on first use with the current configuration
+ * generation, which it keeps until close (see runtime.h). */
 static pm_session_t *session_of(SMFICTX *ctx)
 {
     pm_session_t *s = smfi_getpriv(ctx);
     if (s == NULL) {
-        s = pm_session_new(rt.cfg);
+        pm_runtime_t *rt = pm_runtime_acquire();
+        s = pm_session_new(rt->cfg);
+        s->rt = rt;
         smfi_setpriv(ctx, s);
     }
     return s;
@@ -66,22 +65,22 @@ static sfsistat verdict(int status, pm_phase_t phase, const pm_session_t *s)
     }
 }
 
-static int run_handler(pm_call_t *call, char *err, size_t errlen)
+static int run_handler(pm_runtime_t *rt, pm_call_t *call, char *err, size_t errlen)
 {
-    pm_vm_t *vm = pm_vm_pool_borrow(rt.pool);
+    pm_vm_t *vm = pm_vm_pool_borrow(rt->pool);
     pm_watch_t watch;
     pm_watch_begin(&watch, pm_current_mta_fd(), call->session ? call->session->id : 0, call->phase,
-                   rt.scripts->phase[call->phase]->path, rt.pool);
+                   rt->scripts->phase[call->phase]->path, rt->pool);
     int rc = pm_vm_run(vm, call, err, errlen);
     if (pm_watch_end(&watch)) {
         /* The watchdog gave this VM up and the pool replaced it. */
-        pm_warn("%s came back after the watchdog gave up on it", rt.scripts->phase[call->phase]->path);
+        pm_warn("%s came back after the watchdog gave up on it", rt->scripts->phase[call->phase]->path);
         pm_vm_free(vm);
-        snprintf(err, errlen, "%s: ran longer than handler_timeout (%d s)", rt.scripts->phase[call->phase]->path,
-                 rt.cfg->handler_timeout);
+        snprintf(err, errlen, "%s: ran longer than handler_timeout (%d s)", rt->scripts->phase[call->phase]->path,
+                 rt->cfg->handler_timeout);
         return -1;
     }
-    pm_vm_pool_give_back(rt.pool, vm);
+    pm_vm_pool_give_back(rt->pool, vm);
     return rc;
 }
 
@@ -107,24 +106,25 @@ static void apply_reply(SMFICTX *ctx, const pm_session_t *s, pm_call_t *call, sf
 static sfsistat run(SMFICTX *ctx, pm_phase_t phase, pm_call_t *call)
 {
     pm_session_t *s = session_of(ctx);
+    pm_runtime_t *rt = s->rt;
     if (phase >= PM_PHASE_ENVRCPT && phase <= PM_PHASE_EOM && s->receive_time == 0)
         s->receive_time = time(NULL);
-    if (!has_handler(phase))
+    if (!has_handler(rt, phase))
         return s->no_reply & (1u << phase) ? SMFIS_NOREPLY : SMFIS_CONTINUE;
     atomic_fetch_add(&in_flight, 1);
-    call->cfg = rt.cfg;
+    call->cfg = rt->cfg;
     call->phase = phase;
     call->session = s;
     call->ctx = ctx;
     call->status = SMFIS_CONTINUE;
     char err[1024];
     sfsistat result;
-    if (run_handler(call, err, sizeof err) != 0) {
+    if (run_handler(rt, call, err, sizeof err) != 0) {
         const char *queue_id = smfi_getsymval(ctx, "i");
         pm_error("%s (phase %s, session %lu%s%s; answering %s)", err, pm_phase_name(phase), s->id,
                  queue_id && *queue_id ? ", queue " : "", queue_id && *queue_id ? queue_id : "",
-                 pm_config_verdict_name(rt.cfg->handler_error));
-        result = rt.cfg->handler_error;
+                 pm_config_verdict_name(rt->cfg->handler_error));
+        result = rt->cfg->handler_error;
     } else {
         result = verdict(call->status, phase, s);
         apply_reply(ctx, s, call, result);
@@ -164,12 +164,13 @@ static sfsistat on_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1, u
                              unsigned long *pf0, unsigned long *pf1, unsigned long *pf2, unsigned long *pf3)
 {
     pm_session_t *s = session_of(ctx);
-    unsigned facts = rt.cfg->mruby_handler ? rt.scripts->facts_needed : 0;
+    const pm_runtime_t *rt = s->rt;
+    unsigned facts = rt->cfg->mruby_handler ? rt->scripts->facts_needed : 0;
     unsigned long protocol = 0;
     s->no_reply = 0;
     for (size_t i = 0; i < sizeof negotiable / sizeof negotiable[0]; i++) {
         pm_phase_t phase = negotiable[i].phase;
-        if (has_handler(phase))
+        if (has_handler(rt, phase))
             continue;
         if (!(facts & (1u << phase))) {
             protocol |= negotiable[i].off & f1;
@@ -178,7 +179,7 @@ static sfsistat on_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1, u
             s->no_reply |= 1u << phase;
         }
     }
-    if (has_handler(PM_PHASE_BODY))
+    if (has_handler(rt, PM_PHASE_BODY))
         protocol |= SMFIP_SKIP & f1;
     s->mta_offers_skip = (f1 & SMFIP_SKIP) != 0;
     pm_debug("session %lu: MTA offers actions 0x%lx, protocol 0x%lx; asking 0x%lx", s->id, f0, f1, protocol);
@@ -189,8 +190,8 @@ static sfsistat on_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1, u
     static const int smfim[PM_MACRO_STAGE_COUNT] = {SMFIM_CONNECT, SMFIM_HELO, SMFIM_ENVFROM, SMFIM_ENVRCPT,
                                                     SMFIM_DATA,    SMFIM_EOH,  SMFIM_EOM};
     for (int i = 0; i < PM_MACRO_STAGE_COUNT; i++)
-        if (rt.cfg->macros[i] && (f0 & SMFIF_SETSYMLIST) &&
-            smfi_setsymlist(ctx, smfim[i], rt.cfg->macros[i]) != MI_SUCCESS)
+        if (rt->cfg->macros[i] && (f0 & SMFIF_SETSYMLIST) &&
+            smfi_setsymlist(ctx, smfim[i], rt->cfg->macros[i]) != MI_SUCCESS)
             pm_warn("session %lu: could not request macros.%s", s->id, pm_macro_stage_names[i]);
     *pf2 = 0;
     *pf3 = 0;
@@ -255,8 +256,8 @@ static sfsistat on_envrcpt(SMFICTX *ctx, char **argv)
     sfsistat r = run(ctx, PM_PHASE_ENVRCPT, &call);
     if (r != SMFIS_CONTINUE && r != SMFIS_NOREPLY && r != SMFIS_ACCEPT)
         return r; /* refused: not a recipient of the message */
-    if (s->n_rcpts >= (size_t)rt.cfg->max_recipients) {
-        limit_reached(s, "max_recipients", rt.cfg->max_recipients, "further recipients are not kept for envelope_to_all");
+    if (s->n_rcpts >= (size_t)s->rt->cfg->max_recipients) {
+        limit_reached(s, "max_recipients", s->rt->cfg->max_recipients, "further recipients are not kept for envelope_to_all");
         return r;
     }
     s->rcpts = pm_realloc(s->rcpts, (s->n_rcpts + 1) * sizeof *s->rcpts);
@@ -276,13 +277,13 @@ static sfsistat on_header(SMFICTX *ctx, char *name, char *value)
 {
     pm_session_t *s = session_of(ctx);
     s->message_size += strlen(name) + strlen(value) + 4; /* "Name: value\r\n" */
-    if (s->n_headers < (size_t)rt.cfg->max_headers) {
+    if (s->n_headers < (size_t)s->rt->cfg->max_headers) {
         s->headers = pm_realloc(s->headers, (s->n_headers + 1) * sizeof *s->headers);
         s->headers[s->n_headers].name = pm_strdup(name);
         s->headers[s->n_headers].value = pm_strdup(value);
         s->n_headers++;
     } else {
-        limit_reached(s, "max_headers", rt.cfg->max_headers, "further headers are not kept for Session#headers");
+        limit_reached(s, "max_headers", s->rt->cfg->max_headers, "further headers are not kept for Session#headers");
     }
     pm_call_t call = {.header_name = name, .header_value = value};
     return run(ctx, PM_PHASE_HEADER, &call);
@@ -298,8 +299,8 @@ static sfsistat on_body(SMFICTX *ctx, unsigned char *chunk, size_t len)
 {
     pm_session_t *s = session_of(ctx);
     s->message_size += len;
-    if (rt.scripts->keeps_body && pm_buf_append(&s->body, chunk, len) < len)
-        limit_reached(s, "max_body_size", rt.cfg->max_body_size, "the rest of the body is not kept for Session#body");
+    if (s->rt->scripts->keeps_body && pm_buf_append(&s->body, chunk, len) < len)
+        limit_reached(s, "max_body_size", s->rt->cfg->max_body_size, "the rest of the body is not kept for Session#body");
     pm_call_t call = {.body_chunk = chunk, .body_len = len};
     return run(ctx, PM_PHASE_BODY, &call);
 }
@@ -333,32 +334,30 @@ static sfsistat on_close(SMFICTX *ctx)
         return SMFIS_CONTINUE;
     pm_call_t call = {0};
     run(ctx, PM_PHASE_CLOSE, &call);
-    pm_session_free(smfi_getpriv(ctx));
+    pm_session_t *s = smfi_getpriv(ctx);
+    pm_runtime_t *rt = s->rt;
+    pm_session_free(s);
     smfi_setpriv(ctx, NULL);
+    pm_runtime_release(rt);
     return SMFIS_CONTINUE;
 }
 
-int pm_milter_run_process_handler(const pm_config_t *cfg, const pm_scripts_t *scripts, pm_vm_pool_t *pool,
-                                  pm_phase_t phase)
+int pm_milter_run_process_handler(pm_runtime_t *rt, pm_phase_t phase)
 {
-    if (!cfg->mruby_handler || scripts->phase[phase] == NULL)
+    if (!rt->cfg->mruby_handler || rt->scripts->phase[phase] == NULL)
         return 0;
-    pm_call_t call = {.cfg = cfg, .phase = phase, .status = SMFIS_CONTINUE};
-    pm_vm_t *vm = pm_vm_pool_borrow(pool);
+    pm_call_t call = {.cfg = rt->cfg, .phase = phase, .status = SMFIS_CONTINUE};
+    pm_vm_t *vm = pm_vm_pool_borrow(rt->pool);
     char err[1024];
     int rc = pm_vm_run(vm, &call, err, sizeof err);
-    pm_vm_pool_give_back(pool, vm);
+    pm_vm_pool_give_back(rt->pool, vm);
     if (rc != 0)
         pm_error("%s (phase %s)", err, pm_phase_name(phase));
     return rc;
 }
 
-int pm_milter_run(const pm_config_t *cfg, const pm_scripts_t *scripts, pm_vm_pool_t *pool, int listen_fd,
-                  int grace_seconds)
+int pm_milter_run(const pm_config_t *cfg, int listen_fd)
 {
-    rt.cfg = cfg;
-    rt.scripts = scripts;
-    rt.pool = pool;
     struct smfiDesc desc = {
         .xxfi_name = cfg->name,
         .xxfi_version = SMFI_VERSION,
@@ -389,6 +388,7 @@ int pm_milter_run(const pm_config_t *cfg, const pm_scripts_t *scripts, pm_vm_poo
     }
     pm_watchdog_start(cfg->handler_timeout);
     int rc = smfi_main();
+    int grace_seconds = cfg->shutdown_grace;
     /* smfi_main returns once the listener stopped; let running callbacks end. */
     for (int waited = 0; atomic_load(&in_flight) > pm_watchdog_stuck() && waited < grace_seconds * 100; waited++)
         usleep(10000);

@@ -5,18 +5,18 @@
 #define PM_MILTER_H
 
 #include "config.h"
-#include "script.h"
-#include "vm_pool.h"
+#include "phase.h"
 
-/* Serves MTA connections accepted on listen_fd until a stop signal; returns
- * once in-flight callbacks have finished (or grace_seconds passed). 0 on a
- * clean stop, -1 if libmilter failed to start (reason logged). */
-int pm_milter_run(const pm_config_t *cfg, const pm_scripts_t *scripts, pm_vm_pool_t *pool, int listen_fd,
-                  int grace_seconds);
+struct pm_runtime;
 
-/* Runs a process-level handler (postconfig, master_exit) on a pool VM.
+/* Serves MTA connections accepted on listen_fd with the current runtime
+ * generation (runtime.h) until a stop signal; returns once in-flight
+ * callbacks have finished (or shutdown_grace passed). cfg gives the settings
+ * fixed at start. 0 on a clean stop, -1 if libmilter failed (logged). */
+int pm_milter_run(const pm_config_t *cfg, int listen_fd);
+
+/* Runs a process-level handler (postconfig, master_exit) on a VM of rt.
  * Returns 0, or -1 after logging the exception. */
-int pm_milter_run_process_handler(const pm_config_t *cfg, const pm_scripts_t *scripts, pm_vm_pool_t *pool,
-                                  pm_phase_t phase);
+int pm_milter_run_process_handler(struct pm_runtime *rt, pm_phase_t phase);
 
 #endif

@@ -26,6 +26,7 @@ typedef struct pm_rcpt {
 
 typedef struct pm_session {
     unsigned long id;     /* process-wide counter, for log lines */
+    struct pm_runtime *rt; /* config generation of this session; released at close */
     char *client_addr;    /* "127.0.0.1", "::1"; NULL: unix socket or unknown */
     char *client_host;    /* host name from the connect command */
     int client_family;    /* AF_INET, AF_INET6, AF_UNIX, or AF_UNSPEC */

@@ -7,9 +7,14 @@
 #include <unistd.h>
 
 #include "listener.h"
+#include "alloc.h"
 #include "log.h"
+#include "runtime.h"
 
-static const pm_config_t *poke_cfg;
+static pm_config_t poke_cfg; /* a copy of the listen address: generations come and go */
+static const pm_config_t *poke_target;
+static char *reload_path;
+static pthread_t reloader;
 static atomic_int stopping, done;
 static pthread_t poker;
 
@@ -20,7 +25,7 @@ static void *poke_until_done(void *arg)
 {
     (void)arg;
     while (!atomic_load(&done)) {
-        pm_listener_poke(poke_cfg);
+        pm_listener_poke(poke_target);
         usleep(10000);
     }
     return NULL;
@@ -29,7 +34,7 @@ static void *poke_until_done(void *arg)
 int __wrap_sigwait(const sigset_t *set, int *sig)
 {
     int rc = __real_sigwait(set, sig);
-    if (rc == 0 && poke_cfg && !atomic_exchange(&stopping, 1)) {
+    if (rc == 0 && poke_target && !atomic_exchange(&stopping, 1)) {
         pm_notice("received signal %d, stopping", *sig);
         if (pthread_create(&poker, NULL, poke_until_done, NULL) != 0)
             atomic_store(&stopping, 0);
@@ -37,17 +42,43 @@ int __wrap_sigwait(const sigset_t *set, int *sig)
     return rc;
 }
 
-void pm_signals_init(const pm_config_t *cfg)
+/* SIGUSR1 is ours alone: libmilter's signal thread waits for HUP/TERM/INT. */
+static void *reload_on_usr1(void *arg)
 {
-    poke_cfg = cfg;
+    (void)arg;
+    sigset_t usr1;
+    sigemptyset(&usr1);
+    sigaddset(&usr1, SIGUSR1);
+    for (;;) {
+        int sig;
+        if (__real_sigwait(&usr1, &sig) == 0 && sig == SIGUSR1)
+            pm_runtime_reload(reload_path);
+    }
+    return NULL;
+}
+
+void pm_signals_init(const pm_config_t *cfg, const char *conf_path)
+{
+    poke_cfg.listen = pm_strdup(cfg->listen);
+    poke_cfg.listen_family = cfg->listen_family;
+    poke_cfg.listen_path = cfg->listen_path ? pm_strdup(cfg->listen_path) : NULL;
+    poke_cfg.listen_host = cfg->listen_host ? pm_strdup(cfg->listen_host) : NULL;
+    poke_cfg.listen_port = cfg->listen_port;
+    poke_target = &poke_cfg;
+    reload_path = pm_strdup(conf_path);
     sigset_t set;
     sigemptyset(&set);
     sigaddset(&set, SIGTERM);
     sigaddset(&set, SIGINT);
     sigaddset(&set, SIGHUP);
+    sigaddset(&set, SIGUSR1);
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     /* An MTA that hangs up mid-reply must not kill the process. */
     signal(SIGPIPE, SIG_IGN);
+    if (pthread_create(&reloader, NULL, reload_on_usr1, NULL) == 0)
+        pthread_detach(reloader);
+    else
+        pm_error("cannot start the reload thread: SIGUSR1 will not reload");
 }
 
 void pm_signals_done(void)

@@ -8,9 +8,10 @@
 
 #include "config.h"
 
-/* Blocks the signals in the calling thread (call before any thread starts)
- * and remembers cfg for the pokes. */
-void pm_signals_init(const pm_config_t *cfg);
+/* Blocks the signals in the calling thread (call before any thread starts),
+ * keeps a copy of the listen address for the pokes, and starts the thread
+ * that reloads conf_path on SIGUSR1. */
+void pm_signals_init(const pm_config_t *cfg, const char *conf_path);
 /* Stops the poking thread (after smfi_main returned). */
 void pm_signals_done(void);
 

@@ -25,7 +25,9 @@ fi
 tmpdir
 FX=$T/fixtures                      # pmilter configs and handlers for this run
 cp -r test/e2e/fixtures "$FX"
-SOCK=$T/pm.sock
+SOCK_DIR=$T/pmsock                  # root's until the socket-owner test
+SOCK=$SOCK_DIR/pm.sock
+mkdir -m 0755 "$SOCK_DIR"
 HELO=e2e-client.test.example
 
 # ---- helpers -------------------------------------------------------------
@@ -179,6 +181,13 @@ t_seed_modify() {
     must "a delivered copy's Return-Path is not <new-from@example.com>" all_delivered_have '^Return-Path: <new-from@example\.com>$'
 }
 run_test seed-change-from-add-to t_seed_modify
+
+# Started as root without `user`: one warning, however many mails were filtered.
+t_root_warning() {
+    local n; n=$(grep -c 'running handlers as root' "$PM_ERR")
+    must "expected one 'running handlers as root' warning in pmilter's log, got $n" [ "$n" -eq 1 ]
+}
+run_test root-without-user-warns-once t_root_warning
 pm_stop seed
 
 # 3. A handler's verdict at RCPT: TEMPFAIL for one recipient, the other one passes.
@@ -195,10 +204,106 @@ t_rcpt_tempfail() {
     must "the tempfailed recipient got a copy" no_copy_for tempfail@example.org
 }
 run_test rcpt-tempfail t_rcpt_tempfail
-# TODO(set_reply): when Pmilter exposes a custom reply (smfi_setreply), add the
-# test here: a handler sets code, extended code and text at RCPT, and swaks must
-# see exactly that reply line (e.g. "451 4.7.1 e2e: try later").
 pm_stop rcpt
+
+# ---- the handler API's replies and message edits, one pmilter run ----------
+
+api_up() {
+    [ "$PM_STARTED" = 1 ] && return 0
+    pm_up "$(pm_conf api "$SOCK" envfrom=envfrom_reject.rb envrcpt=rcpt_reply.rb eom=eom_api.rb)"
+}
+# reply_text_is TEXT CMD: swaks got exactly TEXT (one line) to CMD.
+reply_text_is() { [ "$(pf_reply_text "$T/swaks.out" "$2")" = "$1" ]; }
+# The body of delivered message file $1: everything after the first empty line.
+body_of() { sed '1,/^$/d' "$1"; }
+held() { [ -n "$(pf_queue_hold)" ]; }
+not() { ! "$@"; }
+
+# set_reply at RCPT: the client sees exactly that reply; the other recipient passes.
+t_set_reply() {
+    api_up || return 1
+    send --from alice@example.com --to ok@example.org,reply@example.org
+    local want="550 5.7.1 e2e: no such mailbox here"
+    must "expected '$want' to RCPT TO:<reply@, got '$(pf_reply_text "$T/swaks.out" "RCPT TO:<reply@")'" \
+        reply_text_is "$want" "RCPT TO:<reply@" || return 1
+    must "expected 250 for RCPT TO:<ok@example.org>" reply_is 250 "RCPT TO:<ok@" || return 1
+    must "Postfix log has no milter-reject of RCPT with that text" \
+        pf_log --wait 'milter-reject: RCPT from unknown\[127\.0\.0\.1\]: 550 5\.7\.1 e2e: no such mailbox here; .*to=<reply@example\.org>' \
+        >/dev/null || return 1
+    must "the accepted recipient got nothing" pf_delivered --wait 1 >/dev/null || return 1
+    must "the rejected recipient got a copy" no_copy_for reply@example.org
+}
+run_test rcpt-set-reply t_set_reply
+
+# reject!(text) at MAIL FROM: "550 5.7.1 text".
+t_reject_text() {
+    api_up || return 1
+    send --from blocked@example.com --to bob@example.org
+    local want="550 5.7.1 e2e: sender blocked"
+    must "expected '$want' to MAIL FROM, got '$(pf_reply_text "$T/swaks.out" "MAIL FROM")'" \
+        reply_text_is "$want" "MAIL FROM" || return 1
+    must "Postfix log has no milter-reject of MAIL FROM with that text" \
+        pf_log --wait 'NOQUEUE: milter-reject: MAIL from unknown\[127\.0\.0\.1\]: 550 5\.7\.1 e2e: sender blocked; from=<blocked@example\.com>' \
+        >/dev/null || return 1
+    must "a message was delivered or queued" nothing_delivered
+}
+run_test mail-from-reject-text t_reject_text
+
+# Headers#insert(0), #change, #delete at eom, as delivered.
+t_header_edits() {
+    api_up || return 1
+    send_ok 1 --from headers@example.com --to bob@example.org --header "Subject: quarterly" \
+        --add-header "X-E2E-Drop: please" --add-header "X-E2E-Keep: yes" || return 1
+    local f; f=$(pf_delivered)
+    must "the Subject was not changed to '[e2e] quarterly'" grep -qx 'Subject: \[e2e\] quarterly' "$f" || return 1
+    must "the original Subject is still there" [ "$(grep -c '^Subject:' "$f")" -eq 1 ] || return 1
+    must "X-E2E-Drop was not deleted" not grep -q '^X-E2E-Drop:' "$f" || return 1
+    must "X-E2E-Keep was lost" grep -qx 'X-E2E-Keep: yes' "$f" || return 1
+    must "no inserted X-E2E-First header" grep -qx 'X-E2E-First: inserted at 0' "$f" || return 1
+    # Index 0 is before the first header the client sent (Date, from swaks);
+    # Postfix's own Received header stays on top.
+    must "X-E2E-First is not above the client's first header (Date)" \
+        [ "$(grep -n -m1 '^X-E2E-First:' "$f" | cut -d: -f1)" -lt "$(grep -n -m1 '^Date:' "$f" | cut -d: -f1)" ]
+}
+run_test eom-header-edits t_header_edits
+
+# delete_envelope_to + add_envelope_to: only the new recipient gets a copy.
+t_delete_rcpt() {
+    api_up || return 1
+    send_ok 1 --from rcpt@example.com --to bob@example.org || return 1
+    must "no copy for the added <bob-filtered@example.org>" copy_for bob-filtered@example.org || return 1
+    must "the deleted recipient <bob@example.org> got a copy" no_copy_for bob@example.org || return 1
+    sleep 0.3     # a late second delivery would show up here
+    must "expected 1 delivered copy, got $(delivered_count)" [ "$(delivered_count)" -eq 1 ]
+}
+run_test eom-delete-rcpt t_delete_rcpt
+
+# replace_body: the delivered body is the new one, byte for byte (LF in the maildir).
+t_replace_body() {
+    api_up || return 1
+    send_ok 1 --from body@example.com --to bob@example.org --body "the original body" || return 1
+    must "delivered body is not the replacement: $(body_of "$(pf_delivered)" | head -3 | tr '\n' '|')" \
+        cmp -s <(body_of "$(pf_delivered)") <(printf 'replaced by pmilter\nsecond line\n')
+}
+run_test eom-replace-body t_replace_body
+
+# quarantine: 250 to the client, the message in Postfix's hold queue, not delivered.
+t_quarantine() {
+    api_up || return 1
+    send --from hold@example.com --to bob@example.org
+    must "expected 250 at end of DATA, got '$(pf_reply "$T/swaks.out" ".")'" reply_is 250 "." || return 1
+    must "Postfix log has no milter-hold line" \
+        pf_log --wait 'milter-hold: END-OF-MESSAGE from unknown\[127\.0\.0\.1\]: milter triggers HOLD action; from=<hold@example\.com>' \
+        >/dev/null || return 1
+    must "the hold queue is empty" _pf_poll held || return 1
+    local id; id=$(pf_queue_hold)
+    must "postqueue -p does not list $id as held (!)" \
+        grep -qE "^$id!" <(postqueue -c "$PF_DIR/etc" -p) || return 1
+    must "the held message was delivered" [ "$(delivered_count)" -eq 0 ]
+}
+run_test eom-quarantine-hold t_quarantine
+postsuper -c "$PF_DIR/etc" -d ALL hold >/dev/null 2>&1   # nothing queued for the next tests
+pm_stop api
 
 # 4. A handler that raises at eom: 4xx, nothing delivered, and pmilter keeps serving.
 t_eom_raise() {
@@ -252,6 +357,63 @@ t_listen() {
 # The explicit unix: form (the tests above use a bare path).
 run_test listen-unix t_listen unix "unix:$SOCK"
 pm_stop listen-unix
+
+# ---- the production socket setup (docs/postfix.md, deploy/) ----------------
+# pmilter starts as root under the limits of deploy/pmilter.service (its
+# CapabilityBoundingSet, NoNewPrivileges, UMask=0077), creates the socket in a
+# directory owned by its user with group postfix (0750), gives the socket to
+# listen_owner/listen_group with listen_mode, and drops to user/group pmtest, a
+# system user made here and removed on exit.
+make_pmtest() {
+    id pmtest >/dev/null 2>&1 && return 0
+    useradd --system --user-group --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin pmtest || return 1
+    on_exit "userdel pmtest; groupdel pmtest"
+}
+# $T/pmilter-unit ARGS: $PMILTER as the unit would run it.
+unit_wrapper() {
+    local c caps=
+    for c in $(sed -n 's/^CapabilityBoundingSet=//p' deploy/pmilter.service); do c=${c#CAP_}; caps+=",+${c,,}"; done
+    [ -n "$caps" ] || return 1
+    # LeakSanitizer cannot trace a process that switched users (it is no longer
+    # dumpable): an ASan build checks leaks in every other run, not this one.
+    cat >"$T/pmilter-unit" <<EOF
+#!/bin/sh
+umask 077
+[ -n "\${ASAN_OPTIONS:-}" ] && export ASAN_OPTIONS="\$ASAN_OPTIONS:detect_leaks=0"
+exec setpriv --no-new-privs --inh-caps=-all --bounding-set=-all$caps "$PMILTER" "\$@"
+EOF
+    chmod 755 "$T/pmilter-unit"
+}
+t_socket_owner() {
+    must "cannot create the system user pmtest" make_pmtest || return 1
+    must "no CapabilityBoundingSet in deploy/pmilter.service" unit_wrapper || return 1
+    chown pmtest:postfix "$SOCK_DIR" && chmod 0750 "$SOCK_DIR" || return 1
+    local conf uid gid got real=$PMILTER
+    conf=$(pm_conf owner "$SOCK" eom=eom_uid.rb)
+    sed -i '/^log_level/a user = "pmtest"\ngroup = "pmtest"\nlisten_owner = "pmtest"\nlisten_group = "postfix"\nlisten_mode = "0660"' "$conf"
+    [ -x "$PMILTER" ] || { why="no pmilter binary at $PMILTER (run make)"; return 1; }
+    rm -f "$SOCK"
+    PMILTER=$T/pmilter-unit PM_STARTED=1
+    start_pmilter "$conf"
+    got=$?
+    PMILTER=$real
+    must "pmilter (root, the unit's capabilities) did not start on $(basename "$conf") (its stderr is above)" [ $got -eq 0 ] || return 1
+    got=$(stat -c '%U %G %a' "$SOCK")
+    must "socket is '$got', expected 'pmtest postfix 660'" [ "$got" = "pmtest postfix 660" ] || return 1
+    send_ok 1 --from alice@example.com --to bob@example.org || return 1
+    uid=$(id -u pmtest) gid=$(id -g pmtest)
+    must "the eom handler printed no Uid line" wait_for grep -q '^eom: Uid:' "$PM_OUT" || return 1
+    got=$(grep -m1 '^eom: Uid:' "$PM_OUT" | tr -s ' \t' ' ')
+    must "handler ran with '$got', expected pmtest ($uid) as real, effective, saved and fs uid" \
+        [ "$got" = "eom: Uid: $uid $uid $uid $uid" ] || return 1
+    got=$(grep -m1 '^eom: Gid:' "$PM_OUT" | tr -s ' \t' ' ')
+    must "handler ran with '$got', expected group pmtest ($gid)" [ "$got" = "eom: Gid: $gid $gid $gid $gid" ] || return 1
+    must "pmilter warned about running as root although user is set" not grep -q 'running handlers as root' "$PM_ERR"
+}
+run_test socket-owner-and-user t_socket_owner
+pm_stop owner
+# After dropping root, pmilter still removes its socket (it owns the directory).
+check socket-removed-after-drop test ! -e "$SOCK"
 pf_stop
 
 # ---- instance B: inet milter, STARTTLS and AUTH --------------------------
