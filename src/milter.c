@@ -27,7 +27,10 @@
 #include "vm.h"
 #include "watchdog.h"
 
-static atomic_int in_flight; /* callbacks running now; shutdown waits for 0 */
+static atomic_int in_flight;     /* callbacks running now; shutdown waits for 0 */
+static atomic_int open_messages; /* sessions between MAIL FROM and end of message */
+static atomic_int live_sessions; /* sessions that exist now, against max_sessions */
+static atomic_int draining;      /* stopping: new sessions and messages get tempfail */
 
 static int has_handler(const pm_runtime_t *rt, pm_phase_t phase)
 {
@@ -44,6 +47,13 @@ static pm_session_t *session_of(SMFICTX *ctx)
         s = pm_session_new(rt->cfg);
         s->rt = rt;
         smfi_setpriv(ctx, s);
+        if (atomic_fetch_add(&live_sessions, 1) >= rt->cfg->max_sessions) {
+            s->refused = 1;
+            pm_warn("session %lu: max_sessions (%d) reached: answering tempfail", s->id, rt->cfg->max_sessions);
+        } else if (atomic_load(&draining)) {
+            s->refused = 1;
+            pm_info("session %lu: stopping: answering tempfail", s->id);
+        }
     }
     return s;
 }
@@ -109,6 +119,14 @@ static sfsistat run(SMFICTX *ctx, pm_phase_t phase, pm_call_t *call)
     pm_runtime_t *rt = s->rt;
     if (phase >= PM_PHASE_ENVRCPT && phase <= PM_PHASE_EOM && s->receive_time == 0)
         s->receive_time = time(NULL);
+    if (s->refused)
+        return phase == PM_PHASE_CLOSE ? SMFIS_CONTINUE : SMFIS_TEMPFAIL;
+    if (phase >= PM_PHASE_ENVFROM && phase < PM_PHASE_EOM && !s->in_message) {
+        if (atomic_load(&draining))
+            return SMFIS_TEMPFAIL; /* no new message once a stop began */
+        s->in_message = 1;       /* a stop waits for this message to end */
+        atomic_fetch_add(&open_messages, 1);
+    }
     if (!has_handler(rt, phase))
         return s->no_reply & (1u << phase) ? SMFIS_NOREPLY : SMFIS_CONTINUE;
     atomic_fetch_add(&in_flight, 1);
@@ -132,6 +150,15 @@ static sfsistat run(SMFICTX *ctx, pm_phase_t phase, pm_call_t *call)
     pm_reply_clear(&call->reply);
     atomic_fetch_sub(&in_flight, 1);
     return result;
+}
+
+/* The message is over (eom, abort, close): a stop no longer waits for it. */
+static void message_over(pm_session_t *s)
+{
+    if (s->in_message) {
+        s->in_message = 0;
+        atomic_fetch_sub(&open_messages, 1);
+    }
 }
 
 /* Logs the first limit a message hits, once per message. */
@@ -170,8 +197,8 @@ static sfsistat on_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1, u
     s->no_reply = 0;
     for (size_t i = 0; i < sizeof negotiable / sizeof negotiable[0]; i++) {
         pm_phase_t phase = negotiable[i].phase;
-        if (has_handler(rt, phase))
-            continue;
+        if (has_handler(rt, phase) || (s->refused && phase == PM_PHASE_CONNECT))
+            continue; /* a refused session answers tempfail at connect */
         if (!(facts & (1u << phase))) {
             protocol |= negotiable[i].off & f1;
         } else if (f1 & negotiable[i].no_reply) {
@@ -310,6 +337,7 @@ static sfsistat on_eom(SMFICTX *ctx)
     pm_call_t call = {0};
     sfsistat r = run(ctx, PM_PHASE_EOM, &call);
     pm_session_end_message(session_of(ctx));
+    message_over(session_of(ctx));
     return r;
 }
 
@@ -318,6 +346,7 @@ static sfsistat on_abort(SMFICTX *ctx)
     pm_call_t call = {0};
     sfsistat r = run(ctx, PM_PHASE_ABORT, &call);
     pm_session_end_message(session_of(ctx));
+    message_over(session_of(ctx));
     return r;
 }
 
@@ -336,10 +365,28 @@ static sfsistat on_close(SMFICTX *ctx)
     run(ctx, PM_PHASE_CLOSE, &call);
     pm_session_t *s = smfi_getpriv(ctx);
     pm_runtime_t *rt = s->rt;
+    message_over(s);
     pm_session_free(s);
+    atomic_fetch_sub(&live_sessions, 1);
     smfi_setpriv(ctx, NULL);
     pm_runtime_release(rt);
     return SMFIS_CONTINUE;
+}
+
+void pm_milter_drain(int grace_seconds)
+{
+    atomic_store(&draining, 1);
+    if (atomic_load(&open_messages) > 0)
+        pm_notice("waiting up to %d s for %d message(s) in progress", grace_seconds, atomic_load(&open_messages));
+    /* A handler the watchdog gave up on holds its message open for ever. */
+    for (int waited = 0; (atomic_load(&in_flight) > pm_watchdog_stuck() ||
+                          atomic_load(&open_messages) > pm_watchdog_stuck()) &&
+                         waited < grace_seconds * 100;
+         waited++)
+        usleep(10000);
+    if (atomic_load(&open_messages) > pm_watchdog_stuck())
+        pm_warn("stopping with %d message(s) unfinished after %d s; their MTAs will retry them",
+                atomic_load(&open_messages), grace_seconds);
 }
 
 int pm_milter_run_process_handler(pm_runtime_t *rt, pm_phase_t phase)
@@ -388,12 +435,12 @@ int pm_milter_run(const pm_config_t *cfg, int listen_fd)
     }
     pm_watchdog_start(cfg->handler_timeout);
     int rc = smfi_main();
-    int grace_seconds = cfg->shutdown_grace;
-    /* smfi_main returns once the listener stopped; let running callbacks end. */
-    for (int waited = 0; atomic_load(&in_flight) > pm_watchdog_stuck() && waited < grace_seconds * 100; waited++)
+    /* The signal thread drained open messages (pm_milter_drain) before
+     * letting libmilter stop; a callback may still be finishing. */
+    for (int waited = 0; atomic_load(&in_flight) > pm_watchdog_stuck() && waited < 500; waited++)
         usleep(10000);
     if (atomic_load(&in_flight) > pm_watchdog_stuck())
-        pm_warn("stopping with %d handler(s) still running after %d s", atomic_load(&in_flight), grace_seconds);
+        pm_warn("stopping with %d handler(s) still running", atomic_load(&in_flight));
     pm_watchdog_stop();
     return rc == MI_SUCCESS ? 0 : -1;
 }

@@ -15,6 +15,11 @@ struct pm_runtime;
  * fixed at start. 0 on a clean stop, -1 if libmilter failed (logged). */
 int pm_milter_run(const pm_config_t *cfg, int listen_fd);
 
+/* Stop, part one (from the signal thread, before libmilter is told): new
+ * sessions and new messages get tempfail, and messages in progress get up to
+ * grace_seconds to end. */
+void pm_milter_drain(int grace_seconds);
+
 /* Runs a process-level handler (postconfig, master_exit) on a VM of rt.
  * Returns 0, or -1 after logging the exception. */
 int pm_milter_run_process_handler(struct pm_runtime *rt, pm_phase_t phase);

@@ -33,6 +33,7 @@ typedef struct pm_session {
     int client_port;      /* 0 when not inet */
     char *helo;           /* last HELO/EHLO argument */
     int mta_offers_skip;  /* the MTA offered SMFIP_SKIP at negotiation */
+    int refused;          /* over max_sessions or stopping: every phase answers tempfail */
     unsigned no_reply;    /* bit (1 << phase): negotiated SMFIP_NR_*, the callback must answer NOREPLY */
     pm_store_t store;     /* Pmilter::Session#[]; cleared at close */
 
@@ -47,6 +48,7 @@ typedef struct pm_session {
     pm_buf_t body;        /* body bytes, at most max_body_size */
     size_t message_size;  /* header and body bytes seen, kept or not */
     int limit_logged;     /* a limit warning was logged for this message */
+    int in_message;       /* counted in milter.c's open_messages */
     time_t receive_time;  /* when the message began (MAIL FROM, else its first callback) */
     pm_store_t message_store; /* Pmilter::Session#message_store */
 } pm_session_t;

@@ -9,11 +9,13 @@
 #include "listener.h"
 #include "alloc.h"
 #include "log.h"
+#include "milter.h"
 #include "runtime.h"
 
 static pm_config_t poke_cfg; /* a copy of the listen address: generations come and go */
 static const pm_config_t *poke_target;
 static char *reload_path;
+static int grace_seconds; /* shutdown_grace, fixed at start */
 static pthread_t reloader;
 static atomic_int stopping, done;
 static pthread_t poker;
@@ -36,6 +38,9 @@ int __wrap_sigwait(const sigset_t *set, int *sig)
     int rc = __real_sigwait(set, sig);
     if (rc == 0 && poke_target && !atomic_exchange(&stopping, 1)) {
         pm_notice("received signal %d, stopping", *sig);
+        /* Messages in progress finish first: libmilter stops serving every
+         * session as soon as it sees the signal. */
+        pm_milter_drain(grace_seconds);
         if (pthread_create(&poker, NULL, poke_until_done, NULL) != 0)
             atomic_store(&stopping, 0);
     }
@@ -66,6 +71,7 @@ void pm_signals_init(const pm_config_t *cfg, const char *conf_path)
     poke_cfg.listen_port = cfg->listen_port;
     poke_target = &poke_cfg;
     reload_path = pm_strdup(conf_path);
+    grace_seconds = cfg->shutdown_grace;
     sigset_t set;
     sigemptyset(&set);
     sigaddset(&set, SIGTERM);

@@ -76,6 +76,27 @@ t_config() {
 }
 if t_config; then pass installed-config-checks; else fail installed-config-checks "$why"; fi
 
+# The installed handler works: the staged config, its socket moved into the
+# suite's temp dir and run as nobody, filters one message played by the
+# installed pmilter-client: X-Pmilter is added and one line is printed.
+t_serve() {
+    local c=$D/etc/pmilter/serve.conf sd=$T/sock out line
+    mkdir -p "$sd" && chown nobody "$sd" && chmod 0755 "$sd"
+    sed -e "s#^  listen = .*#  listen = \"$sd/pmilter.sock\"#" -e 's/"pmilter"/"nobody"/' -e 's/^  group = .*/  group = "nogroup"/' \
+        -e 's/^  listen_group = .*/  listen_group = "nogroup"/' "$D/etc/pmilter/pmilter.conf" >"$c"
+    printf 'From: Alice <alice@example.com>\r\nTo: Bob <bob@example.org>\r\nSubject: hi\r\n\r\nhello\r\n' >"$T/mail.eml"
+    PMILTER=$D/usr/sbin/pmilter start_pmilter "$c" || { why="the installed pmilter did not start: $(tail -2 "$PM_ERR")"; return 1; }
+    out=$("$D/usr/bin/pmilter-client" -s "unix:$sd/pmilter.sock" "$T/mail.eml" 2>&1) || { why="pmilter-client: $out"; stop_pmilter; return 1; }
+    stop_pmilter
+    rm -f "$c"
+    grep -q 'add header: X-Pmilter: Enable' <<<"$out" || { why="no X-Pmilter header added: $(tr '\n' ' ' <<<"$out")"; return 1; }
+    line=$(grep '^pmilter: ' "$PM_OUT")
+    [[ "$line" =~ ^pmilter:\ queue_id=[0-9A-Z]+\ from=\<alice@example\.com\>\ to=\<bob@example\.org\>$ ]] ||
+        { why="handler printed '$line'"; return 1; }
+    [ "$PM_STATUS" -eq 0 ] || { why="pmilter exited $PM_STATUS on SIGTERM: $(tail -1 "$PM_ERR")"; return 1; }
+}
+if t_serve; then pass installed-handler-serves; else fail installed-handler-serves "$why"; fi
+
 # 3. A second install keeps an edited config and handler (new ones beside
 # them as .dist), and installs unedited files again without a .dist.
 t_reinstall() {

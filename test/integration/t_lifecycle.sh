@@ -1,0 +1,137 @@
+# Reload (SIGUSR1), graceful stop (SIGTERM) and max_sessions, as an operator
+# meets them: under load, with a broken handler, with a message in progress.
+CLIENT=$REPO/${BUILD:-build/default}/pmilter-client
+printf 'From: <a@example.com>\nTo: <b@example.org>\nSubject: lifecycle\n\nbody\n' >"$T/life.eml"
+# json_field FILE KEY: a number from pmilter-client --json output.
+json_field() { python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(eval("d"+sys.argv[2]))' "$1" "$2" 2>/dev/null; }
+reloaded() { grep -c 'reloaded .*new sessions use it' "$PM_ERR"; }
+
+new_site reload 'min_worker = 2'
+handler envfrom 'puts "handler v1 #{Pmilter::Session.new.envelope_from}"'
+handler eom 'Pmilter::Session::Headers.new["X-Version"] = "1"'
+start_pmilter "$CONF" || fail "reload: start" "$(cat "$PM_ERR")"
+# A connection opened before the reload keeps the generation it started with.
+python3 - "$SOCK" "$D/held.out" <<'PY' &
+import socket, struct, sys, time
+def frame(c, d=b""): return struct.pack(">I", len(d) + 1) + c + d
+def reply(s):
+    n = struct.unpack(">I", s.recv(4))[0]; d = b""
+    while len(d) < n: d += s.recv(n - len(d))
+    return d[:1].decode()
+s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); s.settimeout(20)
+s.sendall(frame(b"O", struct.pack(">III", 6, 0x1ff, 0x1fffff))); reply(s)
+s.sendall(frame(b"M", b"<before@x>\0")); out = [reply(s)]
+time.sleep(2)  # the reload happens now
+s.sendall(frame(b"M", b"<held@x>\0")); out.append(reply(s))
+s.sendall(frame(b"Q")); open(sys.argv[2], "w").write(" ".join(out) + "\n")
+PY
+held_pid=$!
+sleep 0.5
+printf 'puts "handler v2 #{Pmilter::Session.new.envelope_from}"\n' >"$D/handler/envfrom.rb"
+kill -USR1 "$PM_PID"
+wait_for grep -q 'reloaded .*new sessions use it' "$PM_ERR" && pass "reload: SIGUSR1 reloads and says so" || fail "reload: SIGUSR1 reloads and says so" "$(tail -3 "$PM_ERR")"
+"$CLIENT" -s "unix:$SOCK" "$T/life.eml" --from '<after@x>' >/dev/null 2>&1
+out_has "reload: new sessions run the new handler" "handler v2 <after@x>"
+wait "$held_pid"
+out_has "reload: a session in flight finishes on the handlers it started with" "handler v1 <held@x>"
+printf 'def broken(\n' >"$D/handler/envfrom.rb"
+kill -USR1 "$PM_PID"
+wait_for grep -q 'reload failed, the running configuration stays: .*handler/envfrom.rb:[12]: syntax error' "$PM_ERR" &&
+    pass "reload: a broken handler is refused with file:line" || fail "reload: a broken handler is refused with file:line" "$(tail -2 "$PM_ERR")"
+"$CLIENT" -s "unix:$SOCK" "$T/life.eml" --from '<still@x>' >/dev/null 2>&1
+out_has "reload: after a failed reload the previous handlers keep serving" "handler v2 <still@x>"
+# Reload under continuous load: no message may fail.
+printf 'x = 1\n' >"$D/handler/envfrom.rb"
+"$CLIENT" --load -s "unix:$SOCK" -c 4 -m 10 -t 4 -b 2048 --headers 10 --json >"$D/load.json" 2>&1 &
+load_pid=$!
+for i in 1 2 3 4 5 6; do sleep 0.5; kill -USR1 "$PM_PID"; done
+wait "$load_pid"
+msgs=$(json_field "$D/load.json" '["messages"]'); errs=$(json_field "$D/load.json" '["errors"]'); cont=$(json_field "$D/load.json" '["verdicts"]["continue"]')
+if [ -n "$msgs" ] && [ "$msgs" -gt 100 ] && [ "$errs" = 0 ] && [ "$cont" = "$msgs" ] && [ "$(reloaded)" -ge 5 ]; then
+    pass "reload: 6 reloads under load, $msgs messages, 0 failed"
+else fail "reload: 6 reloads under load, 0 failed" "messages=$msgs errors=$errs continue=$cont reloads=$(reloaded): $(head -c 300 "$D/load.json")"; fi
+stop_clean "reload"
+
+# SIGTERM with a message in progress: it finishes; new sessions get tempfail.
+new_site drain 'shutdown_grace = 10'
+handler envfrom 'x = 1'
+handler eom 'Pmilter::Session::Headers.new["X-Drained"] = "yes"'
+start_pmilter "$CONF" || fail "drain: start" "$(cat "$PM_ERR")"
+got=$(python3 - "$SOCK" "$PM_PID" <<'PY'
+import os, signal, socket, struct, sys, time
+def frame(c, d=b""): return struct.pack(">I", len(d) + 1) + c + d
+def reply(s):
+    h = s.recv(4)
+    if len(h) < 4: return "closed"
+    n = struct.unpack(">I", h)[0]; d = b""
+    while len(d) < n: d += s.recv(n - len(d))
+    return d[:1].decode()
+s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); s.settimeout(10)
+s.sendall(frame(b"O", struct.pack(">III", 6, 0x1ff, 0x1fffff))); reply(s)
+s.sendall(frame(b"M", b"<inflight@x>\0")); out = ["mail=" + reply(s)]
+os.kill(int(sys.argv[2]), signal.SIGTERM); time.sleep(0.5)
+n = socket.socket(socket.AF_UNIX)
+try:
+    n.connect(sys.argv[1]); n.settimeout(5)
+    n.sendall(frame(b"O", struct.pack(">III", 6, 0x1ff, 0x1fffff))); reply(n)
+    n.sendall(frame(b"C", b"h\x004\x00\x00192.0.2.9\x00")); out.append("new=" + reply(n))
+except OSError as e:
+    out.append("new=refused")
+s.sendall(frame(b"E")); r = [reply(s)]
+while r[-1] not in ("c", "a", "t", "r", "closed"): r.append(reply(s))  # 'h' header actions first
+out.append("eom=" + "".join(r))
+s.sendall(frame(b"M", b"<next@x>\0")); out.append("next=" + reply(s))
+s.sendall(frame(b"Q"))
+print(" ".join(out))
+PY
+)
+[ "$got" = "mail=c new=t eom=hc next=t" ] && pass "drain: on SIGTERM the message in progress completes, new sessions and messages get tempfail" ||
+    fail "drain: on SIGTERM the message in progress completes, new sessions and messages get tempfail" "$got"
+stop_clean "drain"
+log_has "drain: the log says what it waited for" 'waiting up to 10 s for 1 message\(s\) in progress'
+
+# SIGTERM under load: every message the client saw accepted was answered fully.
+new_site term_load 'shutdown_grace = 10'
+handler envfrom 'x = 1'
+handler eom 'Pmilter::Session::Headers.new["X-Done"] = "yes"'
+start_pmilter "$CONF" || fail "term_load: start" "$(cat "$PM_ERR")"
+"$CLIENT" --load -s "unix:$SOCK" -c 8 -m 10 -t 3 -b 2048 --headers 10 --json >"$D/load.json" 2>&1 &
+load_pid=$!
+sleep 1
+stop_pmilter
+wait "$load_pid"
+msgs=$(json_field "$D/load.json" '["messages"]'); cont=$(json_field "$D/load.json" '["verdicts"]["continue"]'); mods=$(json_field "$D/load.json" '["modifications"]')
+if [ "$PM_STATUS" = 0 ] && [ -n "$cont" ] && [ "$cont" -gt 50 ] && [ "$cont" = "$mods" ]; then
+    pass "term_load: SIGTERM under load: $cont accepted messages, each answered with its header (exit 0)"
+else fail "term_load: SIGTERM under load: every accepted message answered fully" "status=$PM_STATUS messages=$msgs continue=$cont modifications=$mods: $(head -c 300 "$D/load.json")"; fi
+check_sanitizer_clean "term_load: no sanitizer report"
+
+# max_sessions: a connection beyond the limit gets tempfail, not a hang.
+new_site max_sessions 'max_sessions = 2'
+handler envfrom 'x = 1'
+start_pmilter "$CONF" || fail "max_sessions: start" "$(cat "$PM_ERR")"
+got=$(python3 - "$SOCK" <<'PY'
+import socket, struct, sys
+def frame(c, d=b""): return struct.pack(">I", len(d) + 1) + c + d
+def reply(s):
+    n = struct.unpack(">I", s.recv(4))[0]; d = b""
+    while len(d) < n: d += s.recv(n - len(d))
+    return d
+conns, out = [], []
+for i in range(3):
+    s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); s.settimeout(5)
+    s.sendall(frame(b"O", struct.pack(">III", 6, 0x1ff, 0x1fffff))); neg = reply(s)
+    steps = struct.unpack(">III", neg[1:13])[2]
+    if not steps & 0x1:  # connect negotiated: the refused one
+        s.sendall(frame(b"C", b"h\x004\x00\x00192.0.2.9\x00")); out.append("conn=" + reply(s)[:1].decode())
+    s.sendall(frame(b"M", b"<m@x>\0")); out.append("mail=" + reply(s)[:1].decode())
+    conns.append(s)
+print(" ".join(out))
+PY
+)
+[ "$got" = "mail=c mail=c conn=t mail=t" ] && pass "max_sessions: the third connection gets tempfail at connect" ||
+    fail "max_sessions: the third connection gets tempfail at connect" "$got"
+log_has "max_sessions: the limit is logged" 'max_sessions \(2\) reached: answering tempfail'
+"$CLIENT" -s "unix:$SOCK" "$T/life.eml" >/dev/null 2>&1 && pass "max_sessions: once they close, new sessions are served" ||
+    fail "max_sessions: once they close, new sessions are served" "client exit $?"
+stop_clean "max_sessions"
