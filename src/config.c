@@ -424,6 +424,13 @@ static void set_defaults(pm_config_t *cfg)
     cfg->listen_mode = -1;
 }
 
+/* The line of a "file:line: key: why" warning. */
+static long warning_line(const char *w)
+{
+    const char *colon = strchr(w, ':');
+    return colon ? strtol(colon + 1, NULL, 10) : 0;
+}
+
 static pm_config_t *load_tree(loader_t *ld, pm_toml_node_t *root)
 {
     pm_config_t *cfg = ld->cfg;
@@ -439,6 +446,13 @@ static pm_config_t *load_tree(loader_t *ld, pm_toml_node_t *root)
         else if (strcmp(n->key, "title") != 0)
             warn(ld, n->line, n->key, "unknown key, ignored");
     }
+    /* toml++ hands tables over sorted by key: put the warnings in line order. */
+    for (size_t i = 1; i < cfg->n_warnings; i++)
+        for (size_t j = i; j > 0 && warning_line(cfg->warnings[j - 1]) > warning_line(cfg->warnings[j]); j--) {
+            char *t = cfg->warnings[j];
+            cfg->warnings[j] = cfg->warnings[j - 1];
+            cfg->warnings[j - 1] = t;
+        }
     if (rc == 0 && cfg->listen == NULL)
         rc = fail(ld, 1, "server.listen", "missing (e.g. listen = \"pmilter.sock\")");
     if (rc == 0 && cfg->max_worker < cfg->min_worker)

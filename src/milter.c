@@ -94,6 +94,24 @@ static int run_handler(pm_runtime_t *rt, pm_call_t *call, char *err, size_t errl
     return rc;
 }
 
+/* The message is over (eom, abort, close): a stop no longer waits for it. */
+static void message_over(pm_session_t *s)
+{
+    if (s->in_message) {
+        s->in_message = 0;
+        atomic_fetch_sub(&open_messages, 1);
+    }
+}
+
+/* Does this verdict end the message for the milter? A refused recipient
+ * does not; anything else that is not continue does. */
+static int ends_message(sfsistat verdict, pm_phase_t phase)
+{
+    if (verdict == SMFIS_CONTINUE || verdict == SMFIS_NOREPLY || verdict == SMFIS_SKIP)
+        return 0;
+    return !(phase == PM_PHASE_ENVRCPT && (verdict == SMFIS_REJECT || verdict == SMFIS_TEMPFAIL));
+}
+
 /* A reply text applies to a reject or tempfail of its own class (4xx/5xx). */
 static void apply_reply(SMFICTX *ctx, const pm_session_t *s, pm_call_t *call, sfsistat verdict)
 {
@@ -146,19 +164,20 @@ static sfsistat run(SMFICTX *ctx, pm_phase_t phase, pm_call_t *call)
     } else {
         result = verdict(call->status, phase, s);
         apply_reply(ctx, s, call, result);
+        if (result == SMFIS_REJECT || result == SMFIS_TEMPFAIL || result == SMFIS_DISCARD) {
+            const char *queue_id = smfi_getsymval(ctx, "i");
+            pm_notice("session %lu%s%s: %s handler answered %s (from %s%s%s)", s->id,
+                      queue_id && *queue_id ? ", queue " : "", queue_id && *queue_id ? queue_id : "",
+                      pm_phase_name(phase), pm_config_verdict_name(result), s->envfrom ? s->envfrom : "-",
+                      phase == PM_PHASE_ENVRCPT ? ", rcpt " : "",
+                      phase == PM_PHASE_ENVRCPT && s->last_rcpt.addr ? s->last_rcpt.addr : "");
+        }
     }
+    if (ends_message(result, phase))
+        message_over(s); /* the MTA sends no more of this message */
     pm_reply_clear(&call->reply);
     atomic_fetch_sub(&in_flight, 1);
     return result;
-}
-
-/* The message is over (eom, abort, close): a stop no longer waits for it. */
-static void message_over(pm_session_t *s)
-{
-    if (s->in_message) {
-        s->in_message = 0;
-        atomic_fetch_sub(&open_messages, 1);
-    }
 }
 
 /* Logs the first limit a message hits, once per message. */
@@ -336,8 +355,19 @@ static sfsistat on_eom(SMFICTX *ctx)
 {
     pm_call_t call = {0};
     sfsistat r = run(ctx, PM_PHASE_EOM, &call);
-    pm_session_end_message(session_of(ctx));
-    message_over(session_of(ctx));
+    pm_session_t *s = session_of(ctx);
+    if (pm_log_enabled(PM_LOG_INFO)) {
+        const char *queue_id = smfi_getsymval(ctx, "i");
+        /* Only what was received: phases nobody reads are not sent by the MTA. */
+        char rcpts[64] = "";
+        if (s->n_rcpts)
+            snprintf(rcpts, sizeof rcpts, " to %zu recipient(s)", s->n_rcpts);
+        pm_info("session %lu%s%s: message from %s%s: %s", s->id, queue_id && *queue_id ? ", queue " : "",
+                queue_id && *queue_id ? queue_id : "", s->envfrom ? s->envfrom : "-", rcpts,
+                pm_config_verdict_name(r));
+    }
+    pm_session_end_message(s);
+    message_over(s);
     return r;
 }
 

@@ -76,15 +76,16 @@ int pm_privileges_check_files(const pm_config_t *cfg, char *err, size_t errlen)
 
 int pm_privileges_socket(const pm_config_t *cfg, const pm_ids_t *ids, const char *path, char *err, size_t errlen)
 {
+    /* chmod while root still owns the file, then chown: root needs no CAP_FOWNER. */
+    if (cfg->listen_mode >= 0 && chmod(path, (mode_t)cfg->listen_mode) != 0) {
+        snprintf(err, errlen, "cannot chmod %s to %04o: %s", cfg->listen_path, cfg->listen_mode, strerror(errno));
+        return -1;
+    }
     if ((ids->socket_uid != (uid_t)-1 || ids->socket_gid != (gid_t)-1) &&
         chown(path, ids->socket_uid, ids->socket_gid) != 0) {
         snprintf(err, errlen, "cannot give %s to %s:%s: %s", cfg->listen_path,
                  cfg->listen_owner ? cfg->listen_owner : "-", cfg->listen_group ? cfg->listen_group : "-",
                  strerror(errno));
-        return -1;
-    }
-    if (cfg->listen_mode >= 0 && chmod(path, (mode_t)cfg->listen_mode) != 0) {
-        snprintf(err, errlen, "cannot chmod %s to %04o: %s", cfg->listen_path, cfg->listen_mode, strerror(errno));
         return -1;
     }
     return 0;

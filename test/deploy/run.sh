@@ -44,7 +44,7 @@ t_install() {
     # Every other installed file is a doc (docs/*.md).
     got=$(cd "$D" && find . -type f ! -path './usr/share/doc/pmilter/*.md' -printf '%P\n' | sort)
     [ "$got" = "$(awk 'NF && $2 !~ /^usr\/share\/doc/ {print $2}' <<<"$want_files" | sort)" ] ||
-        { why="unexpected files: $(echo $got)"; return 1; }
+        { why="unexpected files: ${got//$'\n'/ }"; return 1; }
     cmp -s deploy/pmilter.conf "$D/etc/pmilter/pmilter.conf" || { why="installed pmilter.conf differs from deploy/pmilter.conf"; return 1; }
     cmp -s "$PWD/pmilter" "$D/usr/sbin/pmilter" || { why="installed pmilter is not ./pmilter"; return 1; }
 }
@@ -102,7 +102,7 @@ if t_serve; then pass installed-handler-serves; else fail installed-handler-serv
 t_reinstall() {
     local c=$D/etc/pmilter/pmilter.conf h=$D/etc/pmilter/handler/eom.rb out
     mk install >/dev/null 2>&1 || { why="second make install failed"; return 1; }
-    [ ! -e "$c.dist" ] && [ ! -e "$h.dist" ] || { why="an unedited file got a .dist copy"; return 1; }
+    if [ -e "$c.dist" ] || [ -e "$h.dist" ]; then why="an unedited file got a .dist copy"; return 1; fi
     echo '# edited by the admin' >>"$c"
     echo '# edited by the admin' >>"$h"
     out=$(mk install 2>&1) || { why="third make install failed: $(tail -3 <<<"$out")"; return 1; }
@@ -119,11 +119,13 @@ if t_reinstall; then pass reinstall-keeps-edited-config; else fail reinstall-kee
 t_unit_keys() {
     local k
     grep -qE '@[A-Z]+@' "$UNIT" && { why="unsubstituted placeholder: $(grep -E '@[A-Z]+@' "$UNIT")"; return 1; }
+    # shellcheck disable=SC2016   # $MAINPID is systemd's, literally
     for k in 'Type=simple' 'ExecStartPre=/usr/sbin/pmilter -t -c /etc/pmilter/pmilter.conf' \
-        'ExecStart=/usr/sbin/pmilter -c /etc/pmilter/pmilter.conf' 'ExecReload=/bin/kill -USR1 $MAINPID' \
+        'ExecStart=/usr/sbin/pmilter -c /etc/pmilter/pmilter.conf' \
+        'ExecReload=/bin/kill -USR1 $MAINPID' \
         'Restart=on-failure' 'KillSignal=SIGTERM' 'TimeoutStopSec=40' 'ProtectSystem=strict' \
         'ReadWritePaths=-/var/spool/postfix/pmilter' 'NoNewPrivileges=yes' 'MemoryDenyWriteExecute=yes' \
-        'CapabilityBoundingSet=CAP_SETUID CAP_SETGID CAP_CHOWN CAP_FOWNER CAP_DAC_OVERRIDE' \
+        'CapabilityBoundingSet=CAP_SETUID CAP_SETGID CAP_CHOWN CAP_DAC_OVERRIDE' \
         'WantedBy=multi-user.target'; do
         grep -qxF "$k" "$UNIT" || { why="installed unit lacks: $k"; return 1; }
     done

@@ -135,3 +135,31 @@ log_has "max_sessions: the limit is logged" 'max_sessions \(2\) reached: answeri
 "$CLIENT" -s "unix:$SOCK" "$T/life.eml" >/dev/null 2>&1 && pass "max_sessions: once they close, new sessions are served" ||
     fail "max_sessions: once they close, new sessions are served" "client exit $?"
 stop_clean "max_sessions"
+
+# A session idle after a rejected MAIL FROM has no message in progress: a stop
+# does not wait for it. Each message leaves one info line in the log.
+new_site idle_stop 'shutdown_grace = 20'
+handler envfrom 'Pmilter::Session.new.reject! if Pmilter::Session.new.envelope_from == "<no@x>"'
+handler envrcpt 'x = 1'
+handler eom 'x = 1'
+start_pmilter "$CONF" || fail "idle_stop: start" "$(cat "$PM_ERR")"
+"$CLIENT" -s "unix:$SOCK" "$T/life.eml" --from '<yes@x>' --to '<r1@y>' --to '<r2@y>' >/dev/null 2>&1
+log_has "log: one line per message with sender, recipients and verdict" 'session [0-9]+, queue [^:]+: message from <yes@x> to 2 recipient\(s\): continue'
+python3 - "$SOCK" <<'PY' &
+import socket, struct, sys, time
+def frame(c, d=b""): return struct.pack(">I", len(d) + 1) + c + d
+s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); s.settimeout(30)
+s.sendall(frame(b"O", struct.pack(">III", 6, 0x1ff, 0x1fffff))); s.recv(100)
+s.sendall(frame(b"M", b"<no@x>\0")); s.recv(100)
+time.sleep(25)  # idle, like an SMTP client thinking about its next command
+PY
+idle_pid=$!
+on_exit "kill $idle_pid"
+sleep 0.5
+log_has "log: a handler's reject is logged with the sender" 'envfrom handler answered reject \(from <no@x>\)'
+start=$(date +%s)
+stop_clean "idle_stop"
+elapsed=$(( $(date +%s) - start ))
+[ "$elapsed" -lt 10 ] && pass "idle_stop: SIGTERM does not wait for a session idle after a rejected MAIL FROM (${elapsed} s)" ||
+    fail "idle_stop: SIGTERM does not wait for a session idle after a rejected MAIL FROM" "took ${elapsed} s"
+kill "$idle_pid" 2>/dev/null

@@ -89,6 +89,39 @@ static void test_every_key(void)
     }
 }
 
+static void test_new_keys(void)
+{
+    pm_config_t *cfg = load("[server]\nlisten = \"a\"\nmax_body_size = 4096\nmax_headers = 7\nmax_recipients = 9\n"
+                            "max_sessions = 11\nhandler_timeout = 3\nshutdown_grace = 0\nhandler_memory = 64\n"
+                            "user = \"nobody\"\ngroup = \"nogroup\"\nlisten_owner = \"root\"\nlisten_group = \"postfix\"\n"
+                            "listen_mode = \"0660\"\nmacros.envfrom = [\"{auth_type}\", \"i\"]\nmacros.eom = [\"{x}\"]\n");
+    CHECK("keys: limits, privileges and macros load", cfg != NULL);
+    if (!cfg) {
+        printf("  (%s)\n", err);
+        return;
+    }
+    CHECK("keys: max_body_size", cfg->max_body_size == 4096);
+    CHECK("keys: max_headers", cfg->max_headers == 7);
+    CHECK("keys: max_recipients", cfg->max_recipients == 9);
+    CHECK("keys: max_sessions", cfg->max_sessions == 11);
+    CHECK("keys: handler_timeout", cfg->handler_timeout == 3);
+    CHECK("keys: shutdown_grace", cfg->shutdown_grace == 0);
+    CHECK("keys: handler_memory", cfg->handler_memory == 64);
+    CHECK_STR("keys: user", cfg->user, "nobody");
+    CHECK_STR("keys: group", cfg->group, "nogroup");
+    CHECK_STR("keys: listen_owner", cfg->listen_owner, "root");
+    CHECK_STR("keys: listen_group", cfg->listen_group, "postfix");
+    CHECK("keys: listen_mode is octal", cfg->listen_mode == 0660);
+    CHECK_STR("keys: macros.envfrom joined for smfi_setsymlist", cfg->macros[PM_MACRO_STAGE_ENVFROM], "{auth_type} i");
+    CHECK_STR("keys: macros.eom", cfg->macros[PM_MACRO_STAGE_EOM], "{x}");
+    CHECK("keys: unset macro stages stay NULL", cfg->macros[PM_MACRO_STAGE_CONNECT] == NULL);
+    pm_config_free(cfg);
+    cfg = load("[server]\nlisten = \"a\"\n");
+    CHECK("defaults: listen_mode unset", cfg && cfg->listen_mode == -1 && cfg->max_body_size == 10485760 &&
+                                           cfg->handler_timeout == 10 && cfg->user == NULL);
+    pm_config_free(cfg);
+}
+
 static void test_listen_forms(void)
 {
     static const struct {
@@ -152,6 +185,19 @@ static void test_errors(void)
          "t.conf:4: handler.session.mruby_eom_handler: cannot read handler /nonexistent/eom.rb: No such file or directory"},
         {"[server]\nlisten = \"a\"\nlisten = \"b\"\n", "t.conf:3:10: Error while parsing key-value pair: cannot redefine existing string 'listen'"},
         {"[server\n", "t.conf:1:"},
+        {"[server]\nlisten = \"a\"\nlisten_mode = \"rw\"\n",
+         "t.conf:3: server.listen_mode: \"rw\": expected octal permission bits such as \"0660\""},
+        {"[server]\nlisten = \"a\"\nlisten_mode = \"0999\"\n", "t.conf:3: server.listen_mode: \"0999\""},
+        {"[server]\nlisten = \"a\"\nmacros.rcpt = [\"i\"]\n",
+         "t.conf:3: server.macros.rcpt: unknown stage (connect, helo, envfrom, envrcpt, data, eoh, eom)"},
+        {"[server]\nlisten = \"a\"\nmacros.eom = \"i\"\n", "t.conf:3: server.macros.eom: expected an array of macro names"},
+        {"[server]\nlisten = \"a\"\nmacros.eom = [\"a b\"]\n", "t.conf:3: server.macros.eom: macro names are non-empty"},
+        {"[server]\nlisten = \"a\"\nmax_sessions = 0\n", "t.conf:3: server.max_sessions: 0 is out of range"},
+        {"[server]\nlisten = \"a\"\nhandler_memory = 1\n", "t.conf:3: server.handler_memory: 1 is out of range (8-65536)"},
+        {"[server]\nlisten = \"a\"\n[handler.config]\nmruby_library = \"x.rb\"\n",
+         "t.conf:4: handler.config.mruby_library: expected an array of file names, got string"},
+        {"[$]\n", "t.conf:1:1: a table name must start with a letter, digit, _, - or a quote"},
+        {"[server]\nlisten = \"a\"\n\xc8\x97\n", "t.conf:3:1: non-ASCII character outside a string or comment"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         char name[96];
@@ -200,6 +246,7 @@ int main(void)
     test_defaults();
     test_every_key();
     test_listen_forms();
+    test_new_keys();
     test_errors();
     test_warnings_and_handlers();
     return unit_failures ? 1 : 0;
