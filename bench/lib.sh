@@ -38,10 +38,12 @@ bench_port() {
 }
 
 # bench_conf SPEC OUT: pmilter-bench.conf listening on SPEC, handler paths absolute,
-# log_level from BENCH_LOG_LEVEL if set (soak.sh uses debug to see the VM pool grow).
+# log_level from BENCH_LOG_LEVEL if set (soak.sh uses debug to see the VM pool grow),
+# min_worker from BENCH_MIN_WORKER if set.
 bench_conf() {
     local listen=${1#unix:}
     sed -e "s#^\( *listen *= *\).*#\1\"$listen\"#" \
+        -e "s#^\( *min_worker *= *\).*#\1${BENCH_MIN_WORKER:-4}#" \
         -e "s#^\( *log_level *= *\).*#\1\"${BENCH_LOG_LEVEL:-warning}\"#" \
         -e "s#\"handler/#\"$ROOT/bench/handler/#" "$ROOT/bench/pmilter-bench.conf" >"$2"
 }

@@ -17,6 +17,9 @@ spec=unix:$BENCH_TMP/soak.sock
 server=${SOAK_SERVER:-pmilter}
 # pmilter logs "vm pool grew to N VMs" at debug level and nothing per message: count them.
 export BENCH_LOG_LEVEL=debug
+# One VM per connection from the start: the pool's growth up to that (bounded
+# by max_worker, not a leak) would otherwise show up as RSS growth.
+export BENCH_MIN_WORKER=$C
 vms() { [ "$server" = pmilter ] && grep -o 'vm pool grew to [0-9]*' "$BENCH_TMP/pmilter.log" | tail -1 | awk '{print $5}' | grep . || echo min; }
 case $server in
 pmilter) bench_start_pmilter "$spec" ;;

@@ -51,20 +51,12 @@ static mrb_value headers_fetch_all(mrb_state *mrb, mrb_value self)
     return find(mrb, 0);
 }
 
-static void check(mrb_state *mrb, pm_action_result_t rc, const char *method, const char *err)
-{
-    if (rc == PM_ACTION_INVALID)
-        mrb_raisef(mrb, E_ARGUMENT_ERROR, "%s: %s", method, err);
-    if (rc == PM_ACTION_FAILED)
-        mrb_raisef(mrb, E_RUNTIME_ERROR, "%s: %s", method, err);
-}
-
 static mrb_value headers_add(mrb_state *mrb, mrb_value self)
 {
     char *name, *value, err[256]; /* "z" raises ArgumentError on an embedded NUL */
     mrb_get_args(mrb, "zz", &name, &value);
     pm_mrb_require_phase(mrb, PM_PHASE_EOM, "Pmilter::Session::Headers#add");
-    check(mrb, pm_action_add_header(pm_mrb_call(mrb)->ctx, name, value, strlen(value), err, sizeof err),
+    pm_mrb_raise_action(mrb, pm_action_add_header(pm_mrb_call(mrb)->ctx, name, value, strlen(value), err, sizeof err),
           "Pmilter::Session::Headers#add", err);
     return mrb_str_new_cstr(mrb, value);
 }
@@ -78,7 +70,7 @@ static mrb_value headers_insert(mrb_state *mrb, mrb_value self)
     pm_mrb_require_phase(mrb, PM_PHASE_EOM, "Pmilter::Session::Headers#insert");
     if (index < 0 || index > 1000000)
         mrb_raisef(mrb, E_ARGUMENT_ERROR, "Pmilter::Session::Headers#insert: index %i out of range", index);
-    check(mrb, pm_action_insert_header(pm_mrb_call(mrb)->ctx, (int)index, name, value, err, sizeof err),
+    pm_mrb_raise_action(mrb, pm_action_insert_header(pm_mrb_call(mrb)->ctx, (int)index, name, value, err, sizeof err),
           "Pmilter::Session::Headers#insert", err);
     return mrb_str_new_cstr(mrb, value);
 }
@@ -92,7 +84,7 @@ static mrb_value headers_change(mrb_state *mrb, mrb_value self)
     pm_mrb_require_phase(mrb, PM_PHASE_EOM, "Pmilter::Session::Headers#change");
     if (index < 1 || index > 1000000)
         mrb_raisef(mrb, E_ARGUMENT_ERROR, "Pmilter::Session::Headers#change: index %i out of range (1-)", index);
-    check(mrb, pm_action_change_header(pm_mrb_call(mrb)->ctx, name, (int)index, value, err, sizeof err),
+    pm_mrb_raise_action(mrb, pm_action_change_header(pm_mrb_call(mrb)->ctx, name, (int)index, value, err, sizeof err),
           "Pmilter::Session::Headers#change", err);
     return mrb_str_new_cstr(mrb, value);
 }
@@ -106,7 +98,7 @@ static mrb_value headers_delete(mrb_state *mrb, mrb_value self)
     pm_mrb_require_phase(mrb, PM_PHASE_EOM, "Pmilter::Session::Headers#delete");
     if (index < 1 || index > 1000000)
         mrb_raisef(mrb, E_ARGUMENT_ERROR, "Pmilter::Session::Headers#delete: index %i out of range (1-)", index);
-    check(mrb, pm_action_change_header(pm_mrb_call(mrb)->ctx, name, (int)index, NULL, err, sizeof err),
+    pm_mrb_raise_action(mrb, pm_action_change_header(pm_mrb_call(mrb)->ctx, name, (int)index, NULL, err, sizeof err),
           "Pmilter::Session::Headers#delete", err);
     return mrb_nil_value();
 }

@@ -4,6 +4,7 @@
 #include <mruby/class.h>
 #include <mruby/string.h>
 
+#include "actions.h"
 #include "regexp/mrb_regexp.h"
 
 void pm_mrb_init(mrb_state *mrb)
@@ -42,6 +43,14 @@ void pm_mrb_require_phase(mrb_state *mrb, pm_phase_t phase, const char *method)
         mrb_raisef(mrb, phase_error, "%s is only allowed in the %s phase (called in %s)", method,
                    pm_phase_name(phase), pm_phase_name(call->phase));
     }
+}
+
+void pm_mrb_raise_action(mrb_state *mrb, int rc, const char *method, const char *err)
+{
+    if (rc == PM_ACTION_INVALID)
+        mrb_raisef(mrb, E_ARGUMENT_ERROR, "%s: %s", method, err);
+    if (rc == PM_ACTION_FAILED)
+        mrb_raisef(mrb, E_RUNTIME_ERROR, "%s: %s", method, err);
 }
 
 mrb_value pm_mrb_str(mrb_state *mrb, const char *s)

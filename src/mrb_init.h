@@ -24,6 +24,9 @@ void pm_mrb_check_reply_matches(mrb_state *mrb, const pm_call_t *call, int statu
 pm_call_t *pm_mrb_call(mrb_state *mrb);
 /* Raises Pmilter::PhaseError unless the current phase is `phase`. */
 void pm_mrb_require_phase(mrb_state *mrb, pm_phase_t phase, const char *method);
+/* After an actions.c call: raises ArgumentError for bad input (PM_ACTION_INVALID),
+ * RuntimeError when libmilter refused (PM_ACTION_FAILED); returns on success. */
+void pm_mrb_raise_action(mrb_state *mrb, int rc, const char *method, const char *err);
 /* A Ruby String copy of s; "" for NULL (an absent fact reads as "", never nil). */
 mrb_value pm_mrb_str(mrb_state *mrb, const char *s);
 

@@ -13,15 +13,6 @@
 #include "alloc.h"
 #include "mrb_init.h"
 
-/* Raises ArgumentError for bad input, RuntimeError when libmilter refuses. */
-static void raise_on_failure(mrb_state *mrb, pm_action_result_t rc, const char *method, const char *err)
-{
-    if (rc == PM_ACTION_INVALID)
-        mrb_raisef(mrb, E_ARGUMENT_ERROR, "%s: %s", method, err);
-    if (rc == PM_ACTION_FAILED)
-        mrb_raisef(mrb, E_RUNTIME_ERROR, "%s: %s", method, err);
-}
-
 void pm_mrb_check_reply_matches(mrb_state *mrb, const pm_call_t *call, int status, const char *rcode)
 {
     if (rcode == NULL)
@@ -125,7 +116,7 @@ static mrb_value session_change_envelope_from(mrb_state *mrb, mrb_value self)
     char *addr, *args = NULL, err[256];
     mrb_get_args(mrb, "z|z!", &addr, &args);
     EOM_ONLY("change_envelope_from");
-    raise_on_failure(mrb, pm_action_change_from(pm_mrb_call(mrb)->ctx, addr, args, err, sizeof err),
+    pm_mrb_raise_action(mrb, pm_action_change_from(pm_mrb_call(mrb)->ctx, addr, args, err, sizeof err),
                      "Pmilter::Session#change_envelope_from", err);
     return mrb_str_new_cstr(mrb, addr);
 }
@@ -135,7 +126,7 @@ static mrb_value session_add_envelope_to(mrb_state *mrb, mrb_value self)
     char *addr, *args = NULL, err[256];
     mrb_get_args(mrb, "z|z!", &addr, &args);
     EOM_ONLY("add_envelope_to");
-    raise_on_failure(mrb, pm_action_add_rcpt(pm_mrb_call(mrb)->ctx, addr, args, err, sizeof err),
+    pm_mrb_raise_action(mrb, pm_action_add_rcpt(pm_mrb_call(mrb)->ctx, addr, args, err, sizeof err),
                      "Pmilter::Session#add_envelope_to", err);
     return mrb_str_new_cstr(mrb, addr);
 }
@@ -145,7 +136,7 @@ static mrb_value session_delete_envelope_to(mrb_state *mrb, mrb_value self)
     char *addr, err[256];
     mrb_get_args(mrb, "z", &addr);
     EOM_ONLY("delete_envelope_to");
-    raise_on_failure(mrb, pm_action_delete_rcpt(pm_mrb_call(mrb)->ctx, addr, err, sizeof err),
+    pm_mrb_raise_action(mrb, pm_action_delete_rcpt(pm_mrb_call(mrb)->ctx, addr, err, sizeof err),
                      "Pmilter::Session#delete_envelope_to", err);
     return mrb_str_new_cstr(mrb, addr);
 }
@@ -156,7 +147,7 @@ static mrb_value session_replace_body(mrb_state *mrb, mrb_value self)
     char err[256];
     mrb_get_args(mrb, "S", &body);
     EOM_ONLY("replace_body");
-    raise_on_failure(mrb,
+    pm_mrb_raise_action(mrb,
                      pm_action_replace_body(pm_mrb_call(mrb)->ctx, RSTRING_PTR(body), (size_t)RSTRING_LEN(body), err,
                                             sizeof err),
                      "Pmilter::Session#replace_body", err);
@@ -168,7 +159,7 @@ static mrb_value session_quarantine(mrb_state *mrb, mrb_value self)
     char *reason, err[256];
     mrb_get_args(mrb, "z", &reason);
     EOM_ONLY("quarantine");
-    raise_on_failure(mrb, pm_action_quarantine(pm_mrb_call(mrb)->ctx, reason, err, sizeof err),
+    pm_mrb_raise_action(mrb, pm_action_quarantine(pm_mrb_call(mrb)->ctx, reason, err, sizeof err),
                      "Pmilter::Session#quarantine", err);
     return mrb_str_new_cstr(mrb, reason);
 }
@@ -177,7 +168,7 @@ static mrb_value session_progress(mrb_state *mrb, mrb_value self)
 {
     char err[256];
     EOM_ONLY("progress");
-    raise_on_failure(mrb, pm_action_progress(pm_mrb_call(mrb)->ctx, err, sizeof err), "Pmilter::Session#progress",
+    pm_mrb_raise_action(mrb, pm_action_progress(pm_mrb_call(mrb)->ctx, err, sizeof err), "Pmilter::Session#progress",
                      err);
     return mrb_nil_value();
 }

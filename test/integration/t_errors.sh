@@ -82,3 +82,16 @@ for i = 1, 3 do
 end'
 out_has "runaway: the replacement VMs ran the handler" "envfrom ok <fine@x>"
 stop_clean "runaway"
+
+# Nothing a script or the MTA sends can forge a log line.
+new_site logescape
+handler envfrom 'raise "evil\n[Thu, 01 Jan 2026 00:00:00 GMT][notice]: forged #{Pmilter::Session.new.envelope_from}"'
+start_pmilter "$CONF" || fail "logescape: start" "$(cat "$PM_ERR")"
+mt "logescape: a raising handler with a newline in its message" '
+local conn, r = message({from = "<a\rb@x>"})
+expect_reply("envfrom", r.envfrom, SMFIR_TEMPFAIL)
+mt.disconnect(conn)'
+if grep -q '^\[Thu, 01 Jan 2026' "$PM_ERR"; then fail "logescape: control characters are escaped in the log" "a forged line appeared"
+elif grep -qF 'evil\x0a[Thu, 01 Jan 2026 00:00:00 GMT][notice]: forged <a\x0db@x>' "$PM_ERR"; then pass "logescape: control characters are escaped in the log"
+else fail "logescape: control characters are escaped in the log" "$(grep evil "$PM_ERR")"; fi
+stop_clean "logescape"
