@@ -105,6 +105,7 @@ int main(int argc, char **argv)
             pm_warn("running handlers as root; set user and group in [server] to drop privileges");
         pm_info("listening on %s with %d VMs (max %d)", cfg->listen, cfg->min_worker, cfg->max_worker);
         pm_runtime_install(rt);
+        pm_signals_start_reload();
         if (pm_milter_run(cfg, fd) != 0)
             status = 1;
         pm_signals_done();

@@ -37,6 +37,32 @@ static int has_handler(const pm_runtime_t *rt, pm_phase_t phase)
     return rt->cfg->mruby_handler && rt->scripts->phase[phase] != NULL;
 }
 
+/* What was negotiated on each MTA connection, by fd. A session normally
+ * starts at negotiation; after QUIT_NC the MTA reuses the connection for a new
+ * session without negotiating again, and the flags must carry over. */
+#define NEGOTIATED_FDS 65536
+static struct {
+    unsigned no_reply;
+    unsigned char offers_skip, set;
+} negotiated[NEGOTIATED_FDS];
+
+static void negotiated_save(const pm_session_t *s)
+{
+    if (s->fd >= 0 && s->fd < NEGOTIATED_FDS) {
+        negotiated[s->fd].no_reply = s->no_reply;
+        negotiated[s->fd].offers_skip = (unsigned char)s->mta_offers_skip;
+        negotiated[s->fd].set = 1;
+    }
+}
+
+static void negotiated_restore(pm_session_t *s)
+{
+    if (s->fd >= 0 && s->fd < NEGOTIATED_FDS && negotiated[s->fd].set) {
+        s->no_reply = negotiated[s->fd].no_reply;
+        s->mta_offers_skip = negotiated[s->fd].offers_skip;
+    }
+}
+
 /* The session of ctx, made on first use with the current configuration
  * generation, which it keeps until close (see runtime.h). */
 static pm_session_t *session_of(SMFICTX *ctx)
@@ -46,6 +72,8 @@ static pm_session_t *session_of(SMFICTX *ctx)
         pm_runtime_t *rt = pm_runtime_acquire();
         s = pm_session_new(rt->cfg);
         s->rt = rt;
+        s->fd = pm_current_mta_fd();
+        negotiated_restore(s);
         smfi_setpriv(ctx, s);
         if (atomic_fetch_add(&live_sessions, 1) >= rt->cfg->max_sessions) {
             s->refused = 1;
@@ -79,7 +107,7 @@ static int run_handler(pm_runtime_t *rt, pm_call_t *call, char *err, size_t errl
 {
     pm_vm_t *vm = pm_vm_pool_borrow(rt->pool);
     pm_watch_t watch;
-    pm_watch_begin(&watch, pm_current_mta_fd(), call->session ? call->session->id : 0, call->phase,
+    pm_watch_begin(&watch, call->session ? call->session->fd : -1, call->session ? call->session->id : 0, call->phase,
                    rt->scripts->phase[call->phase]->path, rt->pool);
     int rc = pm_vm_run(vm, call, err, errlen);
     if (pm_watch_end(&watch)) {
@@ -137,14 +165,21 @@ static sfsistat run(SMFICTX *ctx, pm_phase_t phase, pm_call_t *call)
     pm_runtime_t *rt = s->rt;
     if (phase >= PM_PHASE_ENVRCPT && phase <= PM_PHASE_EOM && s->receive_time == 0)
         s->receive_time = time(NULL);
+    sfsistat refusal = s->no_reply & (1u << phase) ? SMFIS_NOREPLY : SMFIS_TEMPFAIL;
     if (s->refused)
-        return phase == PM_PHASE_CLOSE ? SMFIS_CONTINUE : SMFIS_TEMPFAIL;
-    if (phase >= PM_PHASE_ENVFROM && phase < PM_PHASE_EOM && !s->in_message) {
+        return phase == PM_PHASE_CLOSE ? SMFIS_CONTINUE : refusal;
+    if (phase >= PM_PHASE_ENVFROM && phase < PM_PHASE_EOM && !s->in_message && !s->message_refused) {
         if (atomic_load(&draining))
-            return SMFIS_TEMPFAIL; /* no new message once a stop began */
-        s->in_message = 1;       /* a stop waits for this message to end */
-        atomic_fetch_add(&open_messages, 1);
+            s->message_refused = 1; /* no new message once a stop began */
+        else {
+            s->in_message = 1; /* a stop waits for this message to end */
+            atomic_fetch_add(&open_messages, 1);
+        }
     }
+    /* A refused message answers tempfail at the first phase that has a reply
+     * (eom at the latest). */
+    if (s->message_refused && phase >= PM_PHASE_ENVFROM && phase <= PM_PHASE_EOM)
+        return refusal;
     if (!has_handler(rt, phase))
         return s->no_reply & (1u << phase) ? SMFIS_NOREPLY : SMFIS_CONTINUE;
     atomic_fetch_add(&in_flight, 1);
@@ -218,7 +253,9 @@ static sfsistat on_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1, u
         pm_phase_t phase = negotiable[i].phase;
         if (has_handler(rt, phase) || (s->refused && phase == PM_PHASE_CONNECT))
             continue; /* a refused session answers tempfail at connect */
-        if (!(facts & (1u << phase))) {
+        /* MAIL FROM is always received (without a reply when the MTA can):
+         * it marks the start of each message, which a stop waits for. */
+        if (!(facts & (1u << phase)) && phase != PM_PHASE_ENVFROM) {
             protocol |= negotiable[i].off & f1;
         } else if (f1 & negotiable[i].no_reply) {
             protocol |= negotiable[i].no_reply;
@@ -228,6 +265,7 @@ static sfsistat on_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1, u
     if (has_handler(rt, PM_PHASE_BODY))
         protocol |= SMFIP_SKIP & f1;
     s->mta_offers_skip = (f1 & SMFIP_SKIP) != 0;
+    negotiated_save(s);
     pm_debug("session %lu: MTA offers actions 0x%lx, protocol 0x%lx; asking 0x%lx", s->id, f0, f1, protocol);
     *pf0 = f0 & (SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_CHGBODY | SMFIF_ADDRCPT | SMFIF_ADDRCPT_PAR | SMFIF_DELRCPT |
                  SMFIF_QUARANTINE | SMFIF_CHGFROM | SMFIF_SETSYMLIST);
@@ -389,11 +427,16 @@ static sfsistat on_unknown(SMFICTX *ctx, const char *cmd)
 static sfsistat on_close(SMFICTX *ctx)
 {
     /* A probe that connects and quits before negotiating has no session. */
-    if (smfi_getpriv(ctx) == NULL)
-        return SMFIS_CONTINUE;
-    pm_call_t call = {0};
-    run(ctx, PM_PHASE_CLOSE, &call);
     pm_session_t *s = smfi_getpriv(ctx);
+    if (s == NULL)
+        return SMFIS_CONTINUE;
+    /* libmilter's pool controller closes sessions idle past `timeout` while
+     * holding its task lock: no handler may run there (a slow one would stall
+     * every worker, and the watchdog could not reach it). */
+    if (pm_current_mta_fd() == s->fd) {
+        pm_call_t call = {0};
+        run(ctx, PM_PHASE_CLOSE, &call);
+    }
     pm_runtime_t *rt = s->rt;
     message_over(s);
     pm_session_free(s);

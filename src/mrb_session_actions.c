@@ -24,18 +24,23 @@ void pm_mrb_check_reply_matches(mrb_state *mrb, const pm_call_t *call, int statu
                    rcode, status == SMFIS_REJECT ? "reject" : "tempfail");
 }
 
-static void set_reply(mrb_state *mrb, pm_call_t *call, const char *rcode, const char *xcode, const mrb_value *lines,
-                      mrb_int n_lines)
+/* Records the reply for status. Everything that may raise (bad lines, a code
+ * that contradicts the verdict) is checked before anything is allocated in C. */
+static void set_reply(mrb_state *mrb, pm_call_t *call, int status, const char *rcode, const char *xcode,
+                      const mrb_value *lines, mrb_int n_lines)
 {
+    for (mrb_int i = 0; i < n_lines; i++)
+        if (!mrb_string_p(lines[i]) || memchr(RSTRING_PTR(lines[i]), '\0', (size_t)RSTRING_LEN(lines[i])))
+            mrb_raise(mrb, E_ARGUMENT_ERROR, "Pmilter::Session#set_reply: reply lines must be Strings without NUL");
+    pm_mrb_check_reply_matches(mrb, call, status, rcode);
     char **copy = pm_calloc((size_t)n_lines + 1, sizeof *copy);
     for (mrb_int i = 0; i < n_lines; i++)
-        copy[i] = pm_strdup(mrb_string_value_cstr(mrb, (mrb_value *)&lines[i]));
+        copy[i] = pm_strndup(RSTRING_PTR(lines[i]), (size_t)RSTRING_LEN(lines[i]));
     char err[256];
     if (pm_valid_reply(rcode, xcode, copy, (size_t)n_lines, err, sizeof err) != 0) {
         pm_argv_free(copy);
-        mrb_raisef(mrb, E_ARGUMENT_ERROR, "Pmilter::Session#set_reply: %s", err);
+        mrb_raisef(mrb, E_ARGUMENT_ERROR, "Pmilter::Session#set_reply: %s", err); /* nothing left allocated */
     }
-    pm_mrb_check_reply_matches(mrb, call, call->status, rcode);
     pm_reply_clear(&call->reply);
     snprintf(call->reply.rcode, sizeof call->reply.rcode, "%s", rcode);
     call->reply.xcode = xcode ? pm_strdup(xcode) : NULL;
@@ -56,8 +61,8 @@ static mrb_value session_set_reply(mrb_state *mrb, mrb_value self)
             mrb_raisef(mrb, E_TYPE_ERROR, "Pmilter::Session#set_reply: reply lines must be Strings, got %v", lines[i]);
     if (!mrb_nil_p(xcode) && !mrb_string_p(xcode))
         mrb_raisef(mrb, E_TYPE_ERROR, "Pmilter::Session#set_reply: xcode must be a String or nil, got %v", xcode);
-    set_reply(mrb, call, mrb_string_value_cstr(mrb, &rcode), mrb_nil_p(xcode) ? NULL : mrb_string_value_cstr(mrb, &xcode),
-              lines, n_lines);
+    set_reply(mrb, call, call->status, mrb_string_value_cstr(mrb, &rcode),
+              mrb_nil_p(xcode) ? NULL : mrb_string_value_cstr(mrb, &xcode), lines, n_lines);
     return mrb_nil_value();
 }
 
@@ -76,11 +81,11 @@ static mrb_value verdict_with_text(mrb_state *mrb, int status, const char *rcode
     mrb_value text = mrb_nil_value();
     mrb_get_args(mrb, "|S!", &text);
     pm_call_t *call = pm_mrb_call(mrb);
-    if (!mrb_nil_p(text)) {
-        pm_reply_clear(&call->reply); /* the new text replaces any earlier one */
-        set_reply(mrb, call, rcode, xcode, &text, 1);
-    }
-    return set_verdict(mrb, status);
+    if (mrb_nil_p(text))
+        return set_verdict(mrb, status); /* raises if an earlier reply contradicts it */
+    set_reply(mrb, call, status, rcode, xcode, &text, 1); /* replaces any earlier reply */
+    call->status = status;
+    return mrb_fixnum_value(status);
 }
 
 static mrb_value session_reject(mrb_state *mrb, mrb_value self)

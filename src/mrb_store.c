@@ -51,7 +51,17 @@ static void check(mrb_state *mrb, mrb_value v, int depth)
                mrb_obj_classname(mrb, v));
 }
 
-/* Appends v, already checked, to b. */
+static void encode(mrb_state *mrb, mrb_value v, pm_buf_t *b);
+
+static int encode_pair(mrb_state *mrb, mrb_value key, mrb_value value, void *b)
+{
+    encode(mrb, key, b);
+    encode(mrb, value, b);
+    return 0;
+}
+
+/* Appends v, already checked (see check), to b. Makes no VM allocation, so
+ * it cannot raise while C buffers are held. */
 static void encode(mrb_state *mrb, mrb_value v, pm_buf_t *b)
 {
     char tag;
@@ -69,26 +79,26 @@ static void encode(mrb_state *mrb, mrb_value v, pm_buf_t *b)
         double d = mrb_float(v);
         pm_buf_append(b, "d", 1);
         pm_buf_append(b, &d, sizeof d);
-    } else if (mrb_string_p(v) || mrb_symbol_p(v)) {
-        mrb_value s = mrb_string_p(v) ? v : mrb_sym_str(mrb, mrb_symbol(v));
-        tag = mrb_string_p(v) ? 's' : 'y';
+    } else if (mrb_string_p(v)) {
+        pm_buf_append(b, "s", 1);
+        put_u32(b, (uint32_t)RSTRING_LEN(v));
+        pm_buf_append(b, RSTRING_PTR(v), (size_t)RSTRING_LEN(v));
+    } else if (mrb_symbol_p(v)) {
+        mrb_int len;
+        const char *name = mrb_sym_name_len(mrb, mrb_symbol(v), &len); /* no allocation */
+        tag = 'y';
         pm_buf_append(b, &tag, 1);
-        put_u32(b, (uint32_t)RSTRING_LEN(s));
-        pm_buf_append(b, RSTRING_PTR(s), (size_t)RSTRING_LEN(s));
+        put_u32(b, (uint32_t)len);
+        pm_buf_append(b, name, (size_t)len);
     } else if (mrb_array_p(v)) {
         pm_buf_append(b, "a", 1);
         put_u32(b, (uint32_t)RARRAY_LEN(v));
         for (mrb_int i = 0; i < RARRAY_LEN(v); i++)
             encode(mrb, mrb_ary_ref(mrb, v, i), b);
     } else if (mrb_hash_p(v)) {
-        mrb_value keys = mrb_hash_keys(mrb, v);
         pm_buf_append(b, "h", 1);
-        put_u32(b, (uint32_t)RARRAY_LEN(keys));
-        for (mrb_int i = 0; i < RARRAY_LEN(keys); i++) {
-            mrb_value k = mrb_ary_ref(mrb, keys, i);
-            encode(mrb, k, b);
-            encode(mrb, mrb_hash_get(mrb, v, k), b);
-        }
+        put_u32(b, (uint32_t)mrb_hash_size(mrb, v));
+        mrb_hash_foreach(mrb, mrb_hash_ptr(v), encode_pair, b); /* allocates nothing in the VM */
     }
 }
 

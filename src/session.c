@@ -73,6 +73,7 @@ void pm_session_end_message(pm_session_t *s)
     pm_buf_reset(&s->body);
     s->message_size = 0;
     s->limit_logged = 0;
+    s->message_refused = 0;
     s->receive_time = 0;
     pm_store_clear(&s->message_store);
 }

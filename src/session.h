@@ -27,6 +27,7 @@ typedef struct pm_rcpt {
 typedef struct pm_session {
     unsigned long id;     /* process-wide counter, for log lines */
     struct pm_runtime *rt; /* config generation of this session; released at close */
+    int fd;                /* the MTA connection (for the watchdog), -1 if unknown */
     char *client_addr;    /* "127.0.0.1", "::1"; NULL: unix socket or unknown */
     char *client_host;    /* host name from the connect command */
     int client_family;    /* AF_INET, AF_INET6, AF_UNIX, or AF_UNSPEC */
@@ -49,6 +50,7 @@ typedef struct pm_session {
     size_t message_size;  /* header and body bytes seen, kept or not */
     int limit_logged;     /* a limit warning was logged for this message */
     int in_message;       /* counted in milter.c's open_messages */
+    int message_refused;  /* begun while stopping: answered tempfail */
     time_t receive_time;  /* when the message began (MAIL FROM, else its first callback) */
     pm_store_t message_store; /* Pmilter::Session#message_store */
 } pm_session_t;

@@ -19,6 +19,7 @@ static int grace_seconds; /* shutdown_grace, fixed at start */
 static pthread_t reloader;
 static atomic_int stopping, done;
 static pthread_t poker;
+static int poker_started;
 
 int __real_sigwait(const sigset_t *set, int *sig);
 int __wrap_sigwait(const sigset_t *set, int *sig);
@@ -41,8 +42,7 @@ int __wrap_sigwait(const sigset_t *set, int *sig)
         /* Messages in progress finish first: libmilter stops serving every
          * session as soon as it sees the signal. */
         pm_milter_drain(grace_seconds);
-        if (pthread_create(&poker, NULL, poke_until_done, NULL) != 0)
-            atomic_store(&stopping, 0);
+        poker_started = pthread_create(&poker, NULL, poke_until_done, NULL) == 0;
     }
     return rc;
 }
@@ -81,6 +81,10 @@ void pm_signals_init(const pm_config_t *cfg, const char *conf_path)
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     /* An MTA that hangs up mid-reply must not kill the process. */
     signal(SIGPIPE, SIG_IGN);
+}
+
+void pm_signals_start_reload(void)
+{
     if (pthread_create(&reloader, NULL, reload_on_usr1, NULL) == 0)
         pthread_detach(reloader);
     else
@@ -90,6 +94,6 @@ void pm_signals_init(const pm_config_t *cfg, const char *conf_path)
 void pm_signals_done(void)
 {
     atomic_store(&done, 1);
-    if (atomic_load(&stopping))
+    if (poker_started)
         pthread_join(poker, NULL);
 }

@@ -8,10 +8,13 @@
 
 #include "config.h"
 
-/* Blocks the signals in the calling thread (call before any thread starts),
- * keeps a copy of the listen address for the pokes, and starts the thread
- * that reloads conf_path on SIGUSR1. */
+/* Blocks the signals in the calling thread (call before any thread starts)
+ * and keeps a copy of the listen address for the pokes. SIGUSR1 stays
+ * blocked until pm_signals_start_reload. */
 void pm_signals_init(const pm_config_t *cfg, const char *conf_path);
+/* Starts the thread that reloads conf_path on SIGUSR1: only once privileges
+ * are dropped and the first generation is installed. */
+void pm_signals_start_reload(void);
 /* Stops the poking thread (after smfi_main returned). */
 void pm_signals_done(void);
 

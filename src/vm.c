@@ -104,29 +104,56 @@ static void *vm_alloc(mrb_state *mrb, void *p, size_t size, void *ud)
     return q;
 }
 
+typedef struct {
+    pm_vm_t *vm;
+    const pm_scripts_t *scripts;
+    char *err;
+    size_t errlen;
+    int rc;
+} vm_setup_t;
+
+/* Defines the Ruby API, runs the libraries and loads the handlers. Runs under
+ * mrb_protect_error: outside mrb_top_run a raise (NoMemoryError near the
+ * VM's memory cap) would otherwise abort the process. */
+static mrb_value setup(mrb_state *mrb, void *arg)
+{
+    vm_setup_t *s = arg;
+    pm_mrb_init(mrb);
+    if (run_libraries(mrb, s->scripts, s->err, s->errlen) != 0)
+        return mrb_nil_value();
+    for (int i = 0; i < PM_PHASE_COUNT; i++) {
+        if (s->scripts->phase[i] == NULL)
+            continue;
+        struct RProc *proc = load_proc(mrb, s->scripts->phase[i], s->err, s->errlen);
+        if (proc == NULL)
+            return mrb_nil_value();
+        mrb_gc_register(mrb, mrb_obj_value(proc));
+        s->vm->proc[i] = proc;
+    }
+    s->rc = 0;
+    return mrb_nil_value();
+}
+
 pm_vm_t *pm_vm_new(const pm_scripts_t *scripts, size_t limit, char *err, size_t errlen)
 {
     pm_vm_t *vm = pm_calloc(1, sizeof *vm);
     vm->limit = limit;
     mrb_state *mrb = mrb_open_allocf(vm_alloc, vm);
     if (mrb == NULL) {
-        snprintf(err, errlen, "cannot create an mruby VM (out of memory)");
+        snprintf(err, errlen, "cannot create an mruby VM (out of memory, or handler_memory too small)");
         free(vm);
         return NULL;
     }
-    pm_mrb_init(mrb);
     vm->mrb = mrb;
-    if (run_libraries(mrb, scripts, err, errlen) != 0)
-        return pm_vm_free(vm);
-    for (int i = 0; i < PM_PHASE_COUNT; i++) {
-        if (scripts->phase[i] == NULL)
-            continue;
-        struct RProc *proc = load_proc(mrb, scripts->phase[i], err, errlen);
-        if (proc == NULL)
-            return pm_vm_free(vm);
-        mrb_gc_register(mrb, mrb_obj_value(proc));
-        vm->proc[i] = proc;
+    vm_setup_t s = {vm, scripts, err, errlen, -1};
+    mrb_bool failed = FALSE;
+    mrb_protect_error(mrb, setup, &s, &failed);
+    if (failed) {
+        mrb->exc = NULL;
+        snprintf(err, errlen, "cannot set up an mruby VM: out of memory (handler_memory is %zu MiB)", limit >> 20);
     }
+    if (failed || s.rc != 0)
+        return pm_vm_free(vm);
     return vm;
 }
 

@@ -123,3 +123,25 @@ CLIENT=$REPO/${BUILD:-build/default}/pmilter-client
 "$CLIENT" -s "unix:$SOCK" "$D/m.eml" --macro 'envfrom:{auth_type}=LOGIN' >"$MT_OUT" 2>&1
 out_has "macros: only the requested macros are sent, and macro() reads them" "macros auth=LOGIN mail_addr=[] client=127.0.0.1"
 stop_clean "macros"
+
+# reject! then tempfail!(text): the text decides, no contradiction raised;
+# a NUL in a reply line is an ArgumentError, not a leak or a crash.
+new_site reply_order
+handler envfrom 's = Pmilter::Session.new
+if s.envelope_from == "<order@x>"
+  s.reject!
+  s.tempfail!("busy now")
+elsif s.envelope_from == "<nul@x>"
+  s.set_reply("550", "5.7.1", "bad\0line")
+end'
+start_pmilter "$CONF" || fail "reply_order: start" "$(cat "$PM_ERR")"
+mt "api: reject! then tempfail!(text) answers 451 with the text" '
+local conn, r = message({from = "<order@x>"})
+expect_reply("envfrom", r.envfrom, SMFIR_REPLYCODE)
+mt.disconnect(conn)'
+mt "api: a NUL in a reply line raises (tempfail)" '
+local conn, r = message({from = "<nul@x>"})
+expect_reply("envfrom", r.envfrom, SMFIR_TEMPFAIL)
+mt.disconnect(conn)'
+log_has "api: the NUL is named" 'reply lines must be Strings without NUL \(ArgumentError\)'
+stop_clean "reply_order"

@@ -163,3 +163,35 @@ elapsed=$(( $(date +%s) - start ))
 [ "$elapsed" -lt 10 ] && pass "idle_stop: SIGTERM does not wait for a session idle after a rejected MAIL FROM (${elapsed} s)" ||
     fail "idle_stop: SIGTERM does not wait for a session idle after a rejected MAIL FROM" "took ${elapsed} s"
 kill "$idle_pid" 2>/dev/null
+
+# The same with only an eom handler: MAIL FROM is still received (without a
+# reply), so the stop knows a message is in progress and waits for it.
+new_site drain_eom_only 'shutdown_grace = 10'
+handler eom 'Pmilter::Session::Headers.new["X-Drained"] = "yes"'
+start_pmilter "$CONF" || fail "drain_eom_only: start" "$(cat "$PM_ERR")"
+got=$(python3 - "$SOCK" "$PM_PID" <<'PY'
+import os, signal, socket, struct, sys, time
+def frame(c, d=b""): return struct.pack(">I", len(d) + 1) + c + d
+def reply(s):
+    h = s.recv(4)
+    if len(h) < 4: return "closed"
+    n = struct.unpack(">I", h)[0]; d = b""
+    while len(d) < n: d += s.recv(n - len(d))
+    return d
+s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); s.settimeout(10)
+s.sendall(frame(b"O", struct.pack(">III", 6, 0x1ff, 0x1fffff))); steps = struct.unpack(">III", reply(s)[1:13])[2]
+out = ["mail=" + ("noreply" if steps & 0x4000 else "off" if steps & 0x4 else "reply")]
+s.sendall(frame(b"M", b"<inflight@x>\0"))
+if out[0] == "mail=reply": reply(s)
+time.sleep(0.3)  # MAIL FROM has no reply to wait for: give pmilter time to read it
+os.kill(int(sys.argv[2]), signal.SIGTERM); time.sleep(0.5)
+s.sendall(frame(b"E")); r = [reply(s)[:1].decode()]
+while r[-1] not in ("c", "a", "t", "r", "c", "l"): r.append(reply(s)[:1].decode())
+out.append("eom=" + "".join(r))
+s.sendall(frame(b"Q"))
+print(" ".join(out))
+PY
+)
+[ "$got" = "mail=noreply eom=hc" ] && pass "drain: with only an eom handler the message in progress still completes" ||
+    fail "drain: with only an eom handler the message in progress still completes" "$got"
+stop_clean "drain_eom_only"
