@@ -52,6 +52,7 @@ when "<alloc@x>" then a = []; loop { a << ("x" * 100_000) }
 when "<deep@x>"
   def down(n); down(n + 1); end
   down(0)
+when "<exit@x>" then exit(1)
 end
 puts "envfrom ok #{Pmilter::Session.new.envelope_from}"'
 start_pmilter "$CONF" || fail "runaway: start" "$(cat "$PM_ERR")"
@@ -73,6 +74,11 @@ local conn, r = message({from = "<deep@x>"})
 expect_reply("envfrom", r.envfrom, SMFIR_TEMPFAIL)
 mt.disconnect(conn)'
 log_has "runaway: the stack error is logged" 'SystemStackError|stack level too deep'
+mt "runaway: a handler that calls exit (mruby has none) answers tempfail, the server stays" '
+local conn, r = message({from = "<exit@x>"})
+expect_reply("envfrom", r.envfrom, SMFIR_TEMPFAIL)
+mt.disconnect(conn)'
+log_has "runaway: the missing exit is logged with file:line" "handler/envfrom.rb:7: undefined method .exit. \\(NoMethodError\\)"
 log_has "runaway: damaged VMs are replaced" 'replacing a VM whose handler ran out of memory or stack'
 mt "runaway: with both original VMs gone, normal mail is still served" '
 for i = 1, 3 do
