@@ -131,6 +131,17 @@ static void message_over(pm_session_t *s)
     }
 }
 
+/* "session 12" or "session 12, queue 4XyZ1" (macro i, once the MTA has one), for log lines. */
+static const char *session_label(SMFICTX *ctx, const pm_session_t *s, char *buf, size_t len)
+{
+    const char *queue_id = smfi_getsymval(ctx, "i");
+    if (queue_id && *queue_id)
+        snprintf(buf, len, "session %lu, queue %s", s->id, queue_id);
+    else
+        snprintf(buf, len, "session %lu", s->id);
+    return buf;
+}
+
 /* Does this verdict end the message for the milter? A refused recipient
  * does not; anything else that is not continue does. */
 static int ends_message(sfsistat verdict, pm_phase_t phase)
@@ -191,18 +202,16 @@ static sfsistat run(SMFICTX *ctx, pm_phase_t phase, pm_call_t *call)
     char err[1024];
     sfsistat result;
     if (run_handler(rt, call, err, sizeof err) != 0) {
-        const char *queue_id = smfi_getsymval(ctx, "i");
-        pm_error("%s (phase %s, session %lu%s%s; answering %s)", err, pm_phase_name(phase), s->id,
-                 queue_id && *queue_id ? ", queue " : "", queue_id && *queue_id ? queue_id : "",
-                 pm_config_verdict_name(rt->cfg->handler_error));
+        char label[128];
+        pm_error("%s (phase %s, %s; answering %s)", err, pm_phase_name(phase),
+                 session_label(ctx, s, label, sizeof label), pm_config_verdict_name(rt->cfg->handler_error));
         result = rt->cfg->handler_error;
     } else {
         result = verdict(call->status, phase, s);
         apply_reply(ctx, s, call, result);
         if (result == SMFIS_REJECT || result == SMFIS_TEMPFAIL || result == SMFIS_DISCARD) {
-            const char *queue_id = smfi_getsymval(ctx, "i");
-            pm_notice("session %lu%s%s: %s handler answered %s (from %s%s%s)", s->id,
-                      queue_id && *queue_id ? ", queue " : "", queue_id && *queue_id ? queue_id : "",
+            char label[128];
+            pm_notice("%s: %s handler answered %s (from %s%s%s)", session_label(ctx, s, label, sizeof label),
                       pm_phase_name(phase), pm_config_verdict_name(result), s->envfrom ? s->envfrom : "-",
                       phase == PM_PHASE_ENVRCPT ? ", rcpt " : "",
                       phase == PM_PHASE_ENVRCPT && s->last_rcpt.addr ? s->last_rcpt.addr : "");
@@ -395,14 +404,12 @@ static sfsistat on_eom(SMFICTX *ctx)
     sfsistat r = run(ctx, PM_PHASE_EOM, &call);
     pm_session_t *s = session_of(ctx);
     if (pm_log_enabled(PM_LOG_INFO)) {
-        const char *queue_id = smfi_getsymval(ctx, "i");
         /* Only what was received: phases nobody reads are not sent by the MTA. */
-        char rcpts[64] = "";
+        char rcpts[64] = "", label[128];
         if (s->n_rcpts)
             snprintf(rcpts, sizeof rcpts, " to %zu recipient(s)", s->n_rcpts);
-        pm_info("session %lu%s%s: message from %s%s: %s", s->id, queue_id && *queue_id ? ", queue " : "",
-                queue_id && *queue_id ? queue_id : "", s->envfrom ? s->envfrom : "-", rcpts,
-                pm_config_verdict_name(r));
+        pm_info("%s: message from %s%s: %s", session_label(ctx, s, label, sizeof label),
+                s->envfrom ? s->envfrom : "-", rcpts, pm_config_verdict_name(r));
     }
     pm_session_end_message(s);
     message_over(s);
@@ -464,13 +471,11 @@ void pm_milter_drain(int grace_seconds)
 
 int pm_milter_run_process_handler(pm_runtime_t *rt, pm_phase_t phase)
 {
-    if (!rt->cfg->mruby_handler || rt->scripts->phase[phase] == NULL)
+    if (!has_handler(rt, phase))
         return 0;
     pm_call_t call = {.cfg = rt->cfg, .phase = phase, .status = SMFIS_CONTINUE};
-    pm_vm_t *vm = pm_vm_pool_borrow(rt->pool);
     char err[1024];
-    int rc = pm_vm_run(vm, &call, err, sizeof err);
-    pm_vm_pool_give_back(rt->pool, vm);
+    int rc = run_handler(rt, &call, err, sizeof err);
     if (rc != 0)
         pm_error("%s (phase %s)", err, pm_phase_name(phase));
     return rc;

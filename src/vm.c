@@ -178,9 +178,8 @@ int pm_vm_run(pm_vm_t *vm, pm_call_t *call, char *err, size_t errlen)
     int rc = 0;
     if (mrb->exc) {
         /* Out of memory or stack, the VM's state is suspect: retire it. */
-        vm->damaged = mrb->exc == mrb->nomem_err || mrb->exc == mrb->stack_err ||
-                      strcmp(mrb_obj_classname(mrb, mrb_obj_value(mrb->exc)), "NoMemoryError") == 0 ||
-                      strcmp(mrb_obj_classname(mrb, mrb_obj_value(mrb->exc)), "SystemStackError") == 0;
+        const char *class = mrb_obj_classname(mrb, mrb_obj_value(mrb->exc));
+        vm->damaged = strcmp(class, "NoMemoryError") == 0 || strcmp(class, "SystemStackError") == 0;
         take_exception(mrb, err, errlen);
         rc = -1;
     }

@@ -2,7 +2,7 @@
 """A tiny wire-level milter client for the cases miltertest cannot play:
 a unix-socket client family ('L'), inet6 listeners, raw and broken frames.
 
-usage: rawclient.py SPEC SCRIPT
+usage: rawclient.py SPEC SCRIPT   (or import it: frame, reply, letter)
 SPEC:   unix:/path | inet:PORT@HOST | inet6:PORT@HOST
 SCRIPT: steps separated by ';', each one of
   neg              option negotiation offering everything (version 6)
@@ -39,6 +39,15 @@ def read_frame(s):
         if not got: return None, None
         body += got
     return body[:1], body[1:]
+
+def reply(s):
+    """The next reply frame, command byte first; b"" if the milter hung up."""
+    cmd, data = read_frame(s)
+    return b"" if cmd is None else cmd + data
+
+def letter(s):
+    """The next reply's command letter ("c", "t", ...), or "closed"."""
+    return reply(s)[:1].decode() or "closed"
 
 def expect_reply(s, final=(b"c", b"r", b"t", b"a", b"d", b"y", b"s")):
     while True:
@@ -89,4 +98,5 @@ def main():
         elif name == "close": s.close(); return
     s.close()
 
-main()
+if __name__ == "__main__":
+    main()

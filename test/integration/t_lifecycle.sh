@@ -13,16 +13,13 @@ start_pmilter "$CONF" || fail "reload: start" "$(cat "$PM_ERR")"
 # A connection opened before the reload keeps the generation it started with.
 python3 - "$SOCK" "$D/held.out" <<'PY' &
 import socket, struct, sys, time
-def frame(c, d=b""): return struct.pack(">I", len(d) + 1) + c + d
-def reply(s):
-    n = struct.unpack(">I", s.recv(4))[0]; d = b""
-    while len(d) < n: d += s.recv(n - len(d))
-    return d[:1].decode()
+sys.path.insert(0, "test/integration")
+from rawclient import frame, reply, letter
 s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); s.settimeout(20)
 s.sendall(frame(b"O", struct.pack(">III", 6, 0x1ff, 0x1fffff))); reply(s)
-s.sendall(frame(b"M", b"<before@x>\0")); out = [reply(s)]
+s.sendall(frame(b"M", b"<before@x>\0")); out = [letter(s)]
 time.sleep(2)  # the reload happens now
-s.sendall(frame(b"M", b"<held@x>\0")); out.append(reply(s))
+s.sendall(frame(b"M", b"<held@x>\0")); out.append(letter(s))
 s.sendall(frame(b"Q")); open(sys.argv[2], "w").write(" ".join(out) + "\n")
 PY
 held_pid=$!
@@ -59,28 +56,23 @@ handler eom 'Pmilter::Session::Headers.new["X-Drained"] = "yes"'
 start_pmilter "$CONF" || fail "drain: start" "$(cat "$PM_ERR")"
 got=$(python3 - "$SOCK" "$PM_PID" <<'PY'
 import os, signal, socket, struct, sys, time
-def frame(c, d=b""): return struct.pack(">I", len(d) + 1) + c + d
-def reply(s):
-    h = s.recv(4)
-    if len(h) < 4: return "closed"
-    n = struct.unpack(">I", h)[0]; d = b""
-    while len(d) < n: d += s.recv(n - len(d))
-    return d[:1].decode()
+sys.path.insert(0, "test/integration")
+from rawclient import frame, reply, letter
 s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); s.settimeout(10)
 s.sendall(frame(b"O", struct.pack(">III", 6, 0x1ff, 0x1fffff))); reply(s)
-s.sendall(frame(b"M", b"<inflight@x>\0")); out = ["mail=" + reply(s)]
+s.sendall(frame(b"M", b"<inflight@x>\0")); out = ["mail=" + letter(s)]
 os.kill(int(sys.argv[2]), signal.SIGTERM); time.sleep(0.5)
 n = socket.socket(socket.AF_UNIX)
 try:
     n.connect(sys.argv[1]); n.settimeout(5)
     n.sendall(frame(b"O", struct.pack(">III", 6, 0x1ff, 0x1fffff))); reply(n)
-    n.sendall(frame(b"C", b"h\x004\x00\x00192.0.2.9\x00")); out.append("new=" + reply(n))
+    n.sendall(frame(b"C", b"h\x004\x00\x00192.0.2.9\x00")); out.append("new=" + letter(n))
 except OSError as e:
     out.append("new=refused")
-s.sendall(frame(b"E")); r = [reply(s)]
-while r[-1] not in ("c", "a", "t", "r", "closed"): r.append(reply(s))  # 'h' header actions first
+s.sendall(frame(b"E")); r = [letter(s)]
+while r[-1] not in ("c", "a", "t", "r", "closed"): r.append(letter(s))  # 'h' header actions first
 out.append("eom=" + "".join(r))
-s.sendall(frame(b"M", b"<next@x>\0")); out.append("next=" + reply(s))
+s.sendall(frame(b"M", b"<next@x>\0")); out.append("next=" + letter(s))
 s.sendall(frame(b"Q"))
 print(" ".join(out))
 PY
@@ -112,19 +104,16 @@ handler envfrom 'x = 1'
 start_pmilter "$CONF" || fail "max_sessions: start" "$(cat "$PM_ERR")"
 got=$(python3 - "$SOCK" <<'PY'
 import socket, struct, sys
-def frame(c, d=b""): return struct.pack(">I", len(d) + 1) + c + d
-def reply(s):
-    n = struct.unpack(">I", s.recv(4))[0]; d = b""
-    while len(d) < n: d += s.recv(n - len(d))
-    return d
+sys.path.insert(0, "test/integration")
+from rawclient import frame, reply, letter
 conns, out = [], []
 for i in range(3):
     s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); s.settimeout(5)
     s.sendall(frame(b"O", struct.pack(">III", 6, 0x1ff, 0x1fffff))); neg = reply(s)
     steps = struct.unpack(">III", neg[1:13])[2]
     if not steps & 0x1:  # connect negotiated: the refused one
-        s.sendall(frame(b"C", b"h\x004\x00\x00192.0.2.9\x00")); out.append("conn=" + reply(s)[:1].decode())
-    s.sendall(frame(b"M", b"<m@x>\0")); out.append("mail=" + reply(s)[:1].decode())
+        s.sendall(frame(b"C", b"h\x004\x00\x00192.0.2.9\x00")); out.append("conn=" + letter(s))
+    s.sendall(frame(b"M", b"<m@x>\0")); out.append("mail=" + letter(s))
     conns.append(s)
 print(" ".join(out))
 PY
@@ -147,7 +136,8 @@ start_pmilter "$CONF" || fail "idle_stop: start" "$(cat "$PM_ERR")"
 log_has "log: one line per message with sender, recipients and verdict" 'session [0-9]+, queue [^:]+: message from <yes@x> to 2 recipient\(s\): continue'
 python3 - "$SOCK" <<'PY' &
 import socket, struct, sys, time
-def frame(c, d=b""): return struct.pack(">I", len(d) + 1) + c + d
+sys.path.insert(0, "test/integration")
+from rawclient import frame, reply, letter
 s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); s.settimeout(30)
 s.sendall(frame(b"O", struct.pack(">III", 6, 0x1ff, 0x1fffff))); s.recv(100)
 s.sendall(frame(b"M", b"<no@x>\0")); s.recv(100)
@@ -171,13 +161,8 @@ handler eom 'Pmilter::Session::Headers.new["X-Drained"] = "yes"'
 start_pmilter "$CONF" || fail "drain_eom_only: start" "$(cat "$PM_ERR")"
 got=$(python3 - "$SOCK" "$PM_PID" <<'PY'
 import os, signal, socket, struct, sys, time
-def frame(c, d=b""): return struct.pack(">I", len(d) + 1) + c + d
-def reply(s):
-    h = s.recv(4)
-    if len(h) < 4: return "closed"
-    n = struct.unpack(">I", h)[0]; d = b""
-    while len(d) < n: d += s.recv(n - len(d))
-    return d
+sys.path.insert(0, "test/integration")
+from rawclient import frame, reply, letter
 s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); s.settimeout(10)
 s.sendall(frame(b"O", struct.pack(">III", 6, 0x1ff, 0x1fffff))); steps = struct.unpack(">III", reply(s)[1:13])[2]
 out = ["mail=" + ("noreply" if steps & 0x4000 else "off" if steps & 0x4 else "reply")]
@@ -185,8 +170,8 @@ s.sendall(frame(b"M", b"<inflight@x>\0"))
 if out[0] == "mail=reply": reply(s)
 time.sleep(0.3)  # MAIL FROM has no reply to wait for: give pmilter time to read it
 os.kill(int(sys.argv[2]), signal.SIGTERM); time.sleep(0.5)
-s.sendall(frame(b"E")); r = [reply(s)[:1].decode()]
-while r[-1] not in ("c", "a", "t", "r", "c", "l"): r.append(reply(s)[:1].decode())
+s.sendall(frame(b"E")); r = [letter(s)]
+while r[-1] not in ("c", "a", "t", "r", "closed"): r.append(letter(s))
 out.append("eom=" + "".join(r))
 s.sendall(frame(b"Q"))
 print(" ".join(out))
