@@ -31,36 +31,35 @@ typedef struct {
     key_kind_t kind;
     size_t offset; /* of the int or char* field in pm_config_t */
     long long min, max;
-    const char *alias_of; /* legacy spelling of another key */
 } key_spec_t;
 
 #define F(field) offsetof(pm_config_t, field)
 static const key_spec_t server_keys[] = {
-    {"listen", K_LISTEN, F(listen), 0, 0, NULL},
-    {"timeout", K_INT, F(timeout), 1, 86400 * 7, NULL},
-    {"log_level", K_LOG_LEVEL, F(log_level), 0, 0, NULL},
-    {"mruby_handler", K_BOOL, F(mruby_handler), 0, 1, NULL},
-    {"listen_backlog", K_INT, F(listen_backlog), 1, 65535, NULL},
-    {"backlog", K_INT, F(listen_backlog), 1, 65535, "listen_backlog"},
-    {"debug", K_INT, F(debug), 0, 6, NULL},
-    {"min_worker", K_INT, F(min_worker), 1, 4096, NULL},
-    {"workers", K_INT, F(min_worker), 1, 4096, "min_worker"},
-    {"max_worker", K_INT, F(max_worker), 1, 4096, NULL},
-    {"handler_error", K_VERDICT, F(handler_error), 0, 0, NULL},
-    {"name", K_STRING, F(name), 0, 0, NULL},
-    {"max_body_size", K_INT, F(max_body_size), 0, 1 << 30, NULL},
-    {"max_headers", K_INT, F(max_headers), 0, 100000, NULL},
-    {"max_recipients", K_INT, F(max_recipients), 0, 100000, NULL},
-    {"macros", K_MACROS, F(macros), 0, 0, NULL},
-    {"max_sessions", K_INT, F(max_sessions), 1, 1000000, NULL},
-    {"handler_timeout", K_INT, F(handler_timeout), 1, 3600, NULL},
-    {"shutdown_grace", K_INT, F(shutdown_grace), 0, 3600, NULL},
-    {"handler_memory", K_INT, F(handler_memory), 8, 65536, NULL},
-    {"user", K_STRING, F(user), 0, 0, NULL},
-    {"group", K_STRING, F(group), 0, 0, NULL},
-    {"listen_owner", K_STRING, F(listen_owner), 0, 0, NULL},
-    {"listen_group", K_STRING, F(listen_group), 0, 0, NULL},
-    {"listen_mode", K_MODE, F(listen_mode), 0, 0, NULL},
+    {"listen", K_LISTEN, F(listen), 0, 0},
+    {"timeout", K_INT, F(timeout), 1, 86400 * 7},
+    {"log_level", K_LOG_LEVEL, F(log_level), 0, 0},
+    {"mruby_handler", K_BOOL, F(mruby_handler), 0, 1},
+    {"listen_backlog", K_INT, F(listen_backlog), 1, 65535},
+    {"backlog", K_INT, F(listen_backlog), 1, 65535}, /* the original's name for listen_backlog */
+    {"debug", K_INT, F(debug), 0, 6},
+    {"min_worker", K_INT, F(min_worker), 1, 4096},
+    {"workers", K_INT, F(min_worker), 1, 4096}, /* the original's name for min_worker */
+    {"max_worker", K_INT, F(max_worker), 1, 4096},
+    {"handler_error", K_VERDICT, F(handler_error), 0, 0},
+    {"name", K_STRING, F(name), 0, 0},
+    {"max_body_size", K_INT, F(max_body_size), 0, 1 << 30},
+    {"max_headers", K_INT, F(max_headers), 0, 100000},
+    {"max_recipients", K_INT, F(max_recipients), 0, 100000},
+    {"macros", K_MACROS, F(macros), 0, 0},
+    {"max_sessions", K_INT, F(max_sessions), 1, 1000000},
+    {"handler_timeout", K_INT, F(handler_timeout), 1, 3600},
+    {"shutdown_grace", K_INT, F(shutdown_grace), 0, 3600},
+    {"handler_memory", K_INT, F(handler_memory), 8, 65536},
+    {"user", K_STRING, F(user), 0, 0},
+    {"group", K_STRING, F(group), 0, 0},
+    {"listen_owner", K_STRING, F(listen_owner), 0, 0},
+    {"listen_group", K_STRING, F(listen_group), 0, 0},
+    {"listen_mode", K_MODE, F(listen_mode), 0, 0},
 };
 #undef F
 
