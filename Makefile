@@ -5,19 +5,21 @@ CC       ?= cc
 CXX      ?= c++
 OPT      ?= -O2
 SAN      ?=
-CFLAGS   += -std=c11 -D_GNU_SOURCE $(OPT) -g -Wall -Wextra -Wshadow -Wformat=2 -Wno-unused-parameter $(SAN)
-CXXFLAGS += -std=c++17 $(OPT) -g -Wall -Wextra $(SAN)
-# libmilter statically, so that --wrap can reach into it: sigwait (prompt shutdown, src/signals.c)
-# and mi_rd_cmd (input repair, src/milter_input.c).
+CFLAGS   += -std=c11 -D_GNU_SOURCE -Isrc $(OPT) -g -Wall -Wextra -Wshadow -Wformat=2 -Wno-unused-parameter $(SAN)
+CXXFLAGS += -std=c++17 -Isrc $(OPT) -g -Wall -Wextra $(SAN)
+# libmilter statically, so that --wrap can reach into it: sigwait (prompt shutdown, src/core/signals.c)
+# and mi_rd_cmd (input repair, src/milter/milter_input.c).
 LDLIBS   += -l:libmilter.a -lmruby -lonig -lm -lpthread -lstdc++
 WRAP_FLAGS := -Wl,--wrap=sigwait -Wl,--wrap=mi_rd_cmd
 LDFLAGS  += $(WRAP_FLAGS) $(SAN)
 
 BUILD    ?= build/default
 BIN      ?= pmilter
-SRCS_C   := $(wildcard src/*.c) $(wildcard src/regexp/*.c)
-OBJS     := $(SRCS_C:src/%.c=$(BUILD)/%.o) $(BUILD)/config_toml.o
-CORE_OBJS := $(filter-out $(BUILD)/main.o,$(OBJS))
+# src/<layer>/*.c, one object tree mirroring it (DESIGN.md has the layers).
+SRCS_C   := $(wildcard src/*/*.c)
+HDRS     := $(wildcard src/*/*.h)
+OBJS     := $(SRCS_C:src/%.c=$(BUILD)/%.o) $(BUILD)/core/config_toml.o
+CORE_OBJS := $(filter-out $(BUILD)/core/main.o,$(OBJS))
 
 .PHONY: all deps run test asan-test unit integration clean bench
 all: deps $(BIN)
@@ -28,11 +30,12 @@ deps:
 $(BIN): $(OBJS)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/%.o: src/%.c $(wildcard src/*.h src/regexp/*.h) | $(BUILD)
+$(BUILD)/%.o: src/%.c $(HDRS) | $(BUILD)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -c -o $@ $<
 
-$(BUILD)/config_toml.o: src/config_toml.cc src/config_toml.h | $(BUILD)
+$(BUILD)/core/config_toml.o: src/core/config_toml.cc src/core/config_toml.h | $(BUILD)
+	@mkdir -p $(@D)
 	$(CXX) $(CXXFLAGS) -c -o $@ $<
 
 $(BUILD):

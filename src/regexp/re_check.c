@@ -20,8 +20,8 @@
 #include <mruby/debug.h>
 #include <mruby/opcode.h>
 
-#include "mrb_regexp.h"
 #include "re_internal.h"
+#include "regexp/mrb_regexp.h"
 
 enum { F_Z, F_B, F_BB, F_BBB, F_BS, F_BSS, F_S, F_W };
 

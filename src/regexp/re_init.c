@@ -7,8 +7,8 @@
 #include <mruby.h>
 #include <mruby/compile.h>
 
-#include "mrb_regexp.h"
 #include "re_internal.h"
+#include "regexp/mrb_regexp.h"
 
 static const char prelude[] =
     "class Regexp\n"

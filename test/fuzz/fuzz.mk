@@ -13,15 +13,15 @@ $(BUILD)/milterfuzz: test/fuzz/milterfuzz.c
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -o $@ $< -lpthread $(SAN)
 
-$(FUZZ_DIR)/%.o: src/%.c $(wildcard src/*.h src/regexp/*.h)
+$(FUZZ_DIR)/%.o: src/%.c $(HDRS)
 	@mkdir -p $(@D)
-	clang $(FUZZ_CFLAGS) -c -o $@ $<
+	clang $(FUZZ_CFLAGS) -Isrc -c -o $@ $<
 
-$(FUZZ_DIR)/config_toml.o: src/config_toml.cc src/config_toml.h
+$(FUZZ_DIR)/core/config_toml.o: src/core/config_toml.cc src/core/config_toml.h
 	@mkdir -p $(@D)
-	clang++ $(FUZZ_CXXFLAGS) -c -o $@ $<
+	clang++ $(FUZZ_CXXFLAGS) -Isrc -c -o $@ $<
 
-$(FUZZ_DIR)/config_fuzz.o: test/fuzz/config_fuzz.c src/config.h
+$(FUZZ_DIR)/config_fuzz.o: test/fuzz/config_fuzz.c src/core/config.h
 	@scripts/deps.sh scripts/packages/fuzz.txt
 	@mkdir -p $(@D)
 	clang $(FUZZ_CFLAGS) -Isrc -c -o $@ $<

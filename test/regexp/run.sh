@@ -31,7 +31,7 @@ if [ $san = 1 ]; then
     export ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 fi
 runner=$out/runner
-if ! ${CC:-cc} $flags -o "$runner" $here/runner.c src/regexp/*.c -lmruby -lonig -lm -lpthread; then
+if ! ${CC:-cc} $flags -o "$runner" -Isrc $here/runner.c src/regexp/*.c -lmruby -lonig -lm -lpthread; then
     echo "FAIL: regexp build"
     exit 1
 fi

@@ -17,7 +17,7 @@
 #include <mruby/proc.h>
 #include <mruby/string.h>
 
-#include "../../src/regexp/mrb_regexp.h"
+#include "regexp/mrb_regexp.h"
 
 static char *slurp(const char *path, size_t *len)
 {

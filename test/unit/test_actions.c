@@ -1,5 +1,5 @@
 /* Unit tests for actions.c: what may reach libmilter as a header or address. */
-#include "actions.h"
+#include "milter/actions.h"
 #include "unit.h"
 
 static int name_ok(const char *n)

@@ -2,8 +2,8 @@
 #include <libmilter/mfapi.h>
 #include <stdlib.h>
 
-#include "config.h"
-#include "log.h"
+#include "core/config.h"
+#include "core/log.h"
 #include "unit.h"
 
 static char err[1024];

@@ -1,0 +1,99 @@
+/* signals: see signals.h. */
+#include "core/signals.h"
+
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <unistd.h>
+
+#include "core/alloc.h"
+#include "core/listener.h"
+#include "core/log.h"
+#include "milter/milter.h"
+#include "ruby/runtime.h"
+
+static pm_config_t poke_cfg; /* a copy of the listen address: generations come and go */
+static const pm_config_t *poke_target;
+static char *reload_path;
+static int grace_seconds; /* shutdown_grace, fixed at start */
+static pthread_t reloader;
+static atomic_int stopping, done;
+static pthread_t poker;
+static int poker_started;
+
+int __real_sigwait(const sigset_t *set, int *sig);
+int __wrap_sigwait(const sigset_t *set, int *sig);
+
+static void *poke_until_done(void *arg)
+{
+    (void)arg;
+    while (!atomic_load(&done)) {
+        pm_listener_poke(poke_target);
+        usleep(10000);
+    }
+    return NULL;
+}
+
+int __wrap_sigwait(const sigset_t *set, int *sig)
+{
+    int rc = __real_sigwait(set, sig);
+    if (rc == 0 && poke_target && !atomic_exchange(&stopping, 1)) {
+        pm_notice("received signal %d, stopping", *sig);
+        /* Messages in progress finish first: libmilter stops serving every
+         * session as soon as it sees the signal. */
+        pm_milter_drain(grace_seconds);
+        poker_started = pthread_create(&poker, NULL, poke_until_done, NULL) == 0;
+    }
+    return rc;
+}
+
+/* SIGUSR1 is ours alone: libmilter's signal thread waits for HUP/TERM/INT. */
+static void *reload_on_usr1(void *arg)
+{
+    (void)arg;
+    sigset_t usr1;
+    sigemptyset(&usr1);
+    sigaddset(&usr1, SIGUSR1);
+    for (;;) {
+        int sig;
+        if (__real_sigwait(&usr1, &sig) == 0 && sig == SIGUSR1)
+            pm_runtime_reload(reload_path);
+    }
+    return NULL;
+}
+
+void pm_signals_init(const pm_config_t *cfg, const char *conf_path)
+{
+    poke_cfg.listen = pm_strdup(cfg->listen);
+    poke_cfg.listen_family = cfg->listen_family;
+    poke_cfg.listen_path = cfg->listen_path ? pm_strdup(cfg->listen_path) : NULL;
+    poke_cfg.listen_host = cfg->listen_host ? pm_strdup(cfg->listen_host) : NULL;
+    poke_cfg.listen_port = cfg->listen_port;
+    poke_target = &poke_cfg;
+    reload_path = pm_strdup(conf_path);
+    grace_seconds = cfg->shutdown_grace;
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGHUP);
+    sigaddset(&set, SIGUSR1);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    /* An MTA that hangs up mid-reply must not kill the process. */
+    signal(SIGPIPE, SIG_IGN);
+}
+
+void pm_signals_start_reload(void)
+{
+    if (pthread_create(&reloader, NULL, reload_on_usr1, NULL) == 0)
+        pthread_detach(reloader);
+    else
+        pm_error("cannot start the reload thread: SIGUSR1 will not reload");
+}
+
+void pm_signals_done(void)
+{
+    atomic_store(&done, 1);
+    if (poker_started)
+        pthread_join(poker, NULL);
+}

@@ -1,0 +1,21 @@
+/* milter: the libmilter side. One xxfi_* callback per phase, all alike: find
+ * the session, borrow a VM, run the phase's handler, map Pmilter.status to an
+ * sfsistat. Negotiates only the phases that have a handler. */
+#ifndef PM_MILTER_H
+#define PM_MILTER_H
+
+#include "core/config.h"
+#include "core/phase.h"
+
+/* Serves MTA connections accepted on listen_fd with the current runtime
+ * generation (runtime.h) until a stop signal; returns once in-flight
+ * callbacks have finished (or shutdown_grace passed). cfg gives the settings
+ * fixed at start. 0 on a clean stop, -1 if libmilter failed (logged). */
+int pm_milter_run(const pm_config_t *cfg, int listen_fd);
+
+/* Stop, part one (from the signal thread, before libmilter is told): new
+ * sessions and new messages get tempfail, and messages in progress get up to
+ * grace_seconds to end. */
+void pm_milter_drain(int grace_seconds);
+
+#endif

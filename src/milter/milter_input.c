@@ -1,0 +1,54 @@
+/* milter_input: repairs MTA input that Debian's libmilter would mishandle,
+ * before libmilter parses it. Linked with -Wl,--wrap=mi_rd_cmd (libmilter is
+ * static; its engine reads every command through mi_rd_cmd).
+ *
+ * A macro command (SMFIC_MACRO) carries name\0value\0 pairs. With an odd
+ * number of strings, smfi_getsymval walks two at a time past the end of the
+ * list and crashes the whole process: one bad frame from any client of the
+ * socket would stop mail for everyone. An empty value is appended instead.
+ *
+ * It also remembers which connection the calling worker serves, for the
+ * watchdog (watchdog.c). */
+#include <libmilter/mfapi.h>
+#include <libmilter/mfdef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+
+#include "ruby/watchdog.h"
+
+char *__real_mi_rd_cmd(int sd, struct timeval *timeout, char *cmd, size_t *rlen, char *name);
+char *__wrap_mi_rd_cmd(int sd, struct timeval *timeout, char *cmd, size_t *rlen, char *name);
+
+/* The connection the calling worker reads from: the one its next callback serves. */
+static _Thread_local int current_fd = -1;
+
+int pm_current_mta_fd(void)
+{
+    return current_fd;
+}
+
+char *__wrap_mi_rd_cmd(int sd, struct timeval *timeout, char *cmd, size_t *rlen, char *name)
+{
+    current_fd = sd;
+    char *buf = __real_mi_rd_cmd(sd, timeout, cmd, rlen, name);
+    if (buf == NULL || *cmd != SMFIC_MACRO || *rlen < 1)
+        return buf;
+    /* buf[0] is the command the macros belong to; the strings follow. */
+    size_t strings = 0;
+    for (size_t i = 1; i < *rlen; i++)
+        strings += buf[i] == '\0';
+    if (strings % 2 == 0)
+        return buf;
+    char *fixed = realloc(buf, *rlen + 2);
+    if (fixed == NULL) {
+        free(buf);
+        *cmd = SMFIC_QUIT; /* libmilter then ends the session cleanly */
+        *rlen = 0;
+        return NULL;
+    }
+    fixed[*rlen] = '\0'; /* the missing value: "" */
+    fixed[*rlen + 1] = '\0';
+    *rlen += 1;
+    return fixed;
+}

@@ -1,0 +1,91 @@
+/* session: what pmilter knows about one MTA connection (one SMFICTX), and the
+ * per-callback context a handler runs in. The session lives in C, not in a VM:
+ * a connection's callbacks may run on different VMs (DESIGN.md decision 3).
+ * Created at negotiation (or the first callback), freed at close. Only the
+ * libmilter worker currently serving the connection touches it. Everything
+ * kept per message is bounded by the config's max_* limits. */
+#ifndef PM_SESSION_H
+#define PM_SESSION_H
+#include <libmilter/mfapi.h>
+#include <stddef.h>
+#include <time.h>
+
+#include "core/buf.h"
+#include "core/config.h"
+#include "core/phase.h"
+#include "milter/store.h"
+
+typedef struct pm_header {
+    char *name, *value; /* owned */
+} pm_header_t;
+
+typedef struct pm_rcpt {
+    char *addr;  /* RCPT TO argument as given */
+    char **args; /* ESMTP parameters, NULL-terminated; owned */
+} pm_rcpt_t;
+
+typedef struct pm_session {
+    unsigned long id;     /* process-wide counter, for log lines */
+    struct pm_runtime *rt; /* config generation of this session; released at close */
+    int fd;                /* the MTA connection (for the watchdog), -1 if unknown */
+    char *client_addr;    /* "127.0.0.1", "::1"; NULL: unix socket or unknown */
+    char *client_host;    /* host name from the connect command */
+    int client_family;    /* AF_INET, AF_INET6, AF_UNIX, or AF_UNSPEC */
+    int client_port;      /* 0 when not inet */
+    char *helo;           /* last HELO/EHLO argument */
+    int mta_offers_skip;  /* the MTA offered SMFIP_SKIP at negotiation */
+    int refused;          /* over max_sessions or stopping: every phase answers tempfail */
+    unsigned no_reply;    /* bit (1 << phase): negotiated SMFIP_NR_*, the callback must answer NOREPLY */
+    pm_store_t store;     /* Pmilter::Session#[]; cleared at close */
+
+    /* Per message: reset after eom and abort, and at MAIL FROM. */
+    char *envfrom;        /* MAIL FROM argument as given, e.g. "<a@example.com>" */
+    char **envfrom_args;  /* its ESMTP parameters, NULL-terminated */
+    pm_rcpt_t *rcpts;     /* accepted recipients in order (at most max_recipients) */
+    size_t n_rcpts;
+    pm_rcpt_t last_rcpt;  /* the latest RCPT TO, accepted or not */
+    pm_header_t *headers; /* in order, duplicates kept (at most max_headers) */
+    size_t n_headers;
+    pm_buf_t body;        /* body bytes, at most max_body_size */
+    size_t message_size;  /* header and body bytes seen, kept or not */
+    int limit_logged;     /* a limit warning was logged for this message */
+    int in_message;       /* counted in milter.c's open_messages */
+    int message_refused;  /* begun while stopping: answered tempfail */
+    time_t receive_time;  /* when the message began (MAIL FROM, else its first callback) */
+    pm_store_t message_store; /* Pmilter::Session#message_store */
+} pm_session_t;
+
+/* A reply text a handler asked for (set_reply), applied with a reject or tempfail verdict. */
+typedef struct pm_reply {
+    char rcode[4];  /* "550"; "" when none */
+    char *xcode;    /* "5.7.1" or NULL; owned */
+    char **lines;   /* NULL-terminated; owned */
+} pm_reply_t;
+
+/* One handler invocation: what the Ruby bindings read through mrb->ud. */
+typedef struct pm_call {
+    const pm_config_t *cfg;
+    pm_phase_t phase;
+    pm_session_t *session; /* NULL in postconfig and master_exit */
+    SMFICTX *ctx;          /* NULL in postconfig and master_exit */
+    int status;            /* Pmilter.status: SMFIS_*, CONTINUE at start */
+    pm_reply_t reply;      /* set_reply; freed by the caller after the callback */
+    /* Phase arguments, borrowed from libmilter for the callback only. */
+    const char *header_name, *header_value;
+    const unsigned char *body_chunk;
+    size_t body_len;
+    const char *unknown_cmd;
+} pm_call_t;
+
+pm_session_t *pm_session_new(const pm_config_t *cfg);
+pm_session_t *pm_session_free(pm_session_t *s);
+/* Forgets the per-message fields (after eom and abort, and at MAIL FROM). */
+void pm_session_end_message(pm_session_t *s);
+/* Replaces *field with a copy of value (NULL clears it). */
+void pm_session_set(char **field, const char *value);
+/* A NULL-terminated copy of argv (NULL -> empty vector) and its release. */
+char **pm_argv_dup(char *const *argv);
+char **pm_argv_free(char **argv);
+void pm_reply_clear(pm_reply_t *r);
+
+#endif

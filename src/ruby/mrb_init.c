@@ -1,0 +1,59 @@
+/* mrb_init: registers every binding in a VM and holds the helpers they share. */
+#include "ruby/mrb_init.h"
+
+#include <mruby/class.h>
+#include <mruby/string.h>
+
+#include "milter/actions.h"
+#include "regexp/mrb_regexp.h"
+
+void pm_mrb_init(mrb_state *mrb)
+{
+    int ai = mrb_gc_arena_save(mrb);
+    pm_mrb_pmilter_init(mrb);
+    mrb_gc_arena_restore(mrb, ai);
+    pm_mrb_session_init(mrb);
+    mrb_gc_arena_restore(mrb, ai);
+    pm_mrb_session_actions_init(mrb);
+    mrb_gc_arena_restore(mrb, ai);
+    pm_mrb_store_init(mrb);
+    mrb_gc_arena_restore(mrb, ai);
+    pm_mrb_headers_init(mrb);
+    mrb_gc_arena_restore(mrb, ai);
+    pm_mrb_output_init(mrb);
+    mrb_gc_arena_restore(mrb, ai);
+    pm_mrb_regexp_init(mrb);
+    mrb_gc_arena_restore(mrb, ai);
+}
+
+pm_call_t *pm_mrb_call(mrb_state *mrb)
+{
+    pm_call_t *call = mrb->ud;
+    if (call == NULL)
+        mrb_raise(mrb, E_RUNTIME_ERROR, "no milter callback is running");
+    return call;
+}
+
+void pm_mrb_require_phase(mrb_state *mrb, pm_phase_t phase, const char *method)
+{
+    pm_call_t *call = pm_mrb_call(mrb);
+    if (call->phase != phase) {
+        struct RClass *pmilter = mrb_module_get(mrb, "Pmilter");
+        struct RClass *phase_error = mrb_class_get_under(mrb, pmilter, "PhaseError");
+        mrb_raisef(mrb, phase_error, "%s is only allowed in the %s phase (called in %s)", method,
+                   pm_phase_name(phase), pm_phase_name(call->phase));
+    }
+}
+
+void pm_mrb_raise_action(mrb_state *mrb, int rc, const char *method, const char *err)
+{
+    if (rc == PM_ACTION_INVALID)
+        mrb_raisef(mrb, E_ARGUMENT_ERROR, "%s: %s", method, err);
+    if (rc == PM_ACTION_FAILED)
+        mrb_raisef(mrb, E_RUNTIME_ERROR, "%s: %s", method, err);
+}
+
+mrb_value pm_mrb_str(mrb_state *mrb, const char *s)
+{
+    return s ? mrb_str_new_cstr(mrb, s) : mrb_str_new_lit(mrb, "");
+}

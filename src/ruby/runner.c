@@ -1,0 +1,45 @@
+/* runner: borrow a VM, watch, run, give back (see runner.h). */
+#include "ruby/runner.h"
+
+#include <libmilter/mfapi.h>
+#include <stdio.h>
+
+#include "core/log.h"
+#include "ruby/vm.h"
+#include "ruby/watchdog.h"
+
+int pm_runner_has_handler(const pm_runtime_t *rt, pm_phase_t phase)
+{
+    return rt->cfg->mruby_handler && rt->scripts->phase[phase] != NULL;
+}
+
+int pm_runner_run(pm_runtime_t *rt, pm_call_t *call, char *err, size_t errlen)
+{
+    const char *path = rt->scripts->phase[call->phase]->path;
+    pm_vm_t *vm = pm_vm_pool_borrow(rt->pool);
+    pm_watch_t watch;
+    pm_watch_begin(&watch, call->session ? call->session->fd : -1, call->session ? call->session->id : 0, call->phase,
+                   path, rt->pool);
+    int rc = pm_vm_run(vm, call, err, errlen);
+    if (pm_watch_end(&watch)) {
+        /* The watchdog gave this VM up and the pool replaced it. */
+        pm_warn("%s came back after the watchdog gave up on it", path);
+        pm_vm_free(vm);
+        snprintf(err, errlen, "%s: ran longer than handler_timeout (%d s)", path, rt->cfg->handler_timeout);
+        return -1;
+    }
+    pm_vm_pool_give_back(rt->pool, vm);
+    return rc;
+}
+
+int pm_runner_run_process_handler(pm_runtime_t *rt, pm_phase_t phase)
+{
+    if (!pm_runner_has_handler(rt, phase))
+        return 0;
+    pm_call_t call = {.cfg = rt->cfg, .phase = phase, .status = SMFIS_CONTINUE};
+    char err[1024];
+    int rc = pm_runner_run(rt, &call, err, sizeof err);
+    if (rc != 0)
+        pm_error("%s (phase %s)", err, pm_phase_name(phase));
+    return rc;
+}

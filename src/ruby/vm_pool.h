@@ -1,0 +1,29 @@
+/* vm_pool: the set of ready VMs. A callback borrows one VM for as long as its
+ * handler runs and gives it back; a few VMs serve any number of connections.
+ * Starts with min_worker VMs, grows up to max_worker when all are busy, then
+ * callers wait. Owns the only mutex in pmilter's own code. Thread-safe. */
+#ifndef PM_VM_POOL_H
+#define PM_VM_POOL_H
+#include <stddef.h>
+
+#include "ruby/script.h"
+#include "ruby/vm.h"
+
+typedef struct pm_vm_pool pm_vm_pool_t;
+
+/* Creates min VMs up front. NULL with the reason in err. The pool keeps a
+ * pointer to scripts, which must outlive it. */
+pm_vm_pool_t *pm_vm_pool_new(const pm_scripts_t *scripts, int min, int max, size_t vm_limit, char *err,
+                             size_t errlen);
+pm_vm_pool_t *pm_vm_pool_free(pm_vm_pool_t *pool);
+/* Never NULL: waits while max VMs are busy. */
+pm_vm_t *pm_vm_pool_borrow(pm_vm_pool_t *pool);
+/* A damaged VM is closed instead, and a fresh one made when needed. */
+void pm_vm_pool_give_back(pm_vm_pool_t *pool, pm_vm_t *vm);
+/* Forgets a VM that will never come back (stuck in a handler), so that
+ * another can be made in its place. */
+void pm_vm_pool_abandon(pm_vm_pool_t *pool);
+/* How many VMs exist (busy or idle). */
+int pm_vm_pool_size(pm_vm_pool_t *pool);
+
+#endif
