@@ -2,6 +2,7 @@
 # Source it; every server started through it is stopped on exit.
 #   pass NAME / fail NAME WHY     report one test (test/run.sh counts these)
 #   check NAME CMD...             pass if CMD succeeds, else fail
+#   suite_exit                    exit 1 if any fail was reported (in any subshell), else 0
 #   tmpdir                        a per-suite temp dir ($T), removed on exit
 #   start_pmilter CONF [ARGS]     start $PMILTER -c CONF, wait for its socket; sets PM_PID,
 #                                 PM_OUT (stdout file), PM_ERR (stderr file)
@@ -15,8 +16,13 @@ on_exit() { _cleanup_cmds+=("$*"); }
 _run_cleanup() { local i; for ((i=${#_cleanup_cmds[@]}-1; i>=0; i--)); do eval "${_cleanup_cmds[i]}" >/dev/null 2>&1; done; }
 trap _run_cleanup EXIT
 
+# Failures are also noted in a file, so that suite_exit sees those reported
+# from subshells and command substitutions too.
+_FAILURES=$(mktemp /tmp/pmilter-failures.XXXXXX)
+on_exit "rm -f '$_FAILURES'"
 pass() { echo "PASS: $1"; }
-fail() { echo "FAIL: $1: $2"; }
+fail() { echo "FAIL: $1: $2"; echo "$1" >>"$_FAILURES"; }
+suite_exit() { [ -s "$_FAILURES" ] && exit 1; exit 0; }
 check() { local name=$1; shift; if "$@"; then pass "$name"; else fail "$name" "command failed: $*"; fi; }
 
 tmpdir() {
@@ -39,18 +45,22 @@ _listening() {
         inet:*@*) local port=${1#inet:}; port=${port%@*}; (exec 3<>/dev/tcp/127.0.0.1/$port) 2>/dev/null ;;
         inet:*:*) (exec 3<>/dev/tcp/127.0.0.1/${1##*:}) 2>/dev/null ;;
         inet6:*) local port=${1#inet6:}; port=${port%@*}; ss -ltn | grep -q "\]:$port " ;;
-        *) local p=${1#unix:}; p=${p#local:}; case "$p" in /*) ;; *) p=$(dirname "$2")/$p;; esac; [ -S "$p" ] ;;
+        *) local p=${1#unix:}; p=${p#local:}; case "$p" in /*) ;; *) p=$(dirname "$2")/$p;; esac
+           [ -S "$p" ] && [ "$p" -nt "$3" ] ;;  # made after the start, not a stale one left from before
     esac
 }
+# _serving PID SPEC CONF SINCE: the process is alive and listening on SPEC.
+_serving() { kill -0 "$1" 2>/dev/null && _listening "$2" "$3" "$4"; }
 
 start_pmilter() {
     local conf=$1; shift
     PM_OUT=$(mktemp "${T:-/tmp}/pm-out.XXXXXX"); PM_ERR=$(mktemp "${T:-/tmp}/pm-err.XXXXXX")
+    local since; since=$(mktemp "${T:-/tmp}/pm-start.XXXXXX")  # a socket older than this is stale
     "$PMILTER" -c "$conf" "$@" >"$PM_OUT" 2>"$PM_ERR" &
     PM_PID=$!
     on_exit "kill -9 $PM_PID"
     local spec; spec=$(_listen_of "$conf")
-    if ! wait_for _listening "$spec" "$conf"; then
+    if ! wait_for _serving "$PM_PID" "$spec" "$conf" "$since"; then
         echo "pmilter did not start listening on $spec; stderr:" >&2; cat "$PM_ERR" >&2
         return 1
     fi

@@ -282,4 +282,4 @@ else
         fail pmilter-reject-envfrom "pmilter did not start"
     fi
 fi
-exit 0
+suite_exit

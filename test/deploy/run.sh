@@ -5,6 +5,7 @@
 # unit passes `systemd-analyze verify` and an offline security review.
 # Prints one "PASS: name" / "FAIL: name: why" line per test.
 # It installs the default build (./pmilter, ./pmilter-client), whatever PMILTER says.
+# checks: 8  (the least number of PASS/FAIL lines; test/run.sh enforces it)
 cd "$(dirname "$0")/../.." || exit 1
 REPO=$PWD
 source test/lib.sh
@@ -169,3 +170,4 @@ t_uninstall() {
     [ -f "$D/etc/pmilter/pmilter.conf" ] || { why="uninstall removed /etc/pmilter/pmilter.conf"; return 1; }
 }
 if t_uninstall; then pass uninstall; else fail uninstall "$why"; fi
+suite_exit

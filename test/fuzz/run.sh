@@ -9,6 +9,7 @@
 #    test/fuzz/corpus/config for CONFIG_FUZZ_SECONDS (default 15).
 # Environment: FUZZ_SECONDS, CONFIG_FUZZ_SECONDS, FUZZ_SEED (default: random,
 # printed), FUZZ_THREADS (default 4), KEEP_TMP=1 keeps the logs.
+# checks: 8  (the least number of PASS/FAIL lines; test/run.sh enforces it)
 cd "$(dirname "$0")/../.." || exit 1
 . test/lib.sh
 BUILD=${BUILD:-build/default}
@@ -120,3 +121,4 @@ SECONDS=0
 frame_fuzz
 config_fuzz
 echo "fuzz suite: ${SECONDS} s"
+suite_exit

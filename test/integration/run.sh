@@ -3,6 +3,7 @@
 # miltertest (a real milter client speaking the wire protocol). Each test
 # asserts what an operator would check: the reply the MTA gets, the
 # modification it is asked for, the handler's printed lines, the log line.
+# ONLY=t_api runs one file (no count check then: test/run.sh does that).
 cd "$(dirname "$0")/../.." || exit 1
 . test/lib.sh
 command -v miltertest >/dev/null || { fail "integration" "miltertest not installed (scripts/deps.sh)"; exit 1; }
@@ -56,6 +57,32 @@ stop_clean() {
     check_sanitizer_clean "$1: no sanitizer report"
 }
 
-for t in test/integration/t_*.sh; do
-    . "$t"
+# run_file FILE: sources one t_*.sh in this (sub)shell under `set -u`. It stops
+# what it started when it ends, and reports a command that does not exist.
+run_file() {
+    _cleanup_cmds=()
+    trap _run_cleanup EXIT
+    command_not_found_handle() { fail "$(basename "$t")" "command not found: $1"; return 127; }
+    set -u
+    . "$1"
+    exit 0
+}
+
+# Each file is checked for syntax first and runs in its own subshell, so a
+# broken file is a FAIL (naming file and line) and cannot stop the others;
+# bash's own message (unbound variable, syntax) goes to stderr as well.
+for t in test/integration/${ONLY:-t_*}.sh; do
+    name=$(basename "$t")
+    if ! err=$(bash -n "$t" 2>&1); then
+        fail "$name: syntax" "$(tr '\n' ' ' <<<"$err")"
+        continue
+    fi
+    (run_file "$t") 2>"$T/stderr.$name"
+    rc=$?
+    cat "$T/stderr.$name" >&2
+    if [ "$rc" -ne 0 ]; then
+        fail "$name: ran to its end" "stopped with status $rc: $(grep -m1 -E "(^|/)$name: line [0-9]+:" "$T/stderr.$name")"
+    fi
 done
+# checks: 0
+suite_exit

@@ -35,15 +35,27 @@ when "<badheader@x>"
 end'
 handler body 'Pmilter.status = Pmilter::SMFIS_SKIP'
 start_pmilter "$CONF" || fail "api: start" "$(cat "$PM_ERR")"
+# reply_is NAME STEPS WANT: the last reply rawclient.py gets for STEPS is WANT
+# ("y CODE TEXT", lines joined with |): miltertest's getreply has only the code.
+reply_is() {
+    local got
+    got=$(python3 test/integration/rawclient.py "unix:$SOCK" "$2" 2>&1 | tr -d '\r' | tr '\n' '|')
+    got=${got%|}
+    got="y ${got##*|y }"  # the last reply-code reply; its text may span lines
+    if [ "$got" = "$3" ]; then pass "$1"; else fail "$1" "got '$got', want '$3'"; fi
+}
 
 mt "api: reject!(text) sends 550 5.7.1 text" '
 local conn, r = message({to = "<nobody@x>"})
 expect_reply("envrcpt", r.envrcpt, SMFIR_REPLYCODE)
 mt.disconnect(conn)'
+reply_is "api: reject!(text) at envrcpt: the MTA gets the text" "neg;mail:<f@x>;rcpt:<nobody@x>;quit" "y 550 5.7.1 no such user here"
 mt "api: set_reply with two lines sends a multi-line 450 reply" '
 local conn, r = message({to = "<busy@x>"})
 expect_reply("envrcpt", r.envrcpt, SMFIR_REPLYCODE)
 mt.disconnect(conn)'
+reply_is "api: set_reply with two lines: the MTA gets both lines" "neg;mail:<f@x>;rcpt:<busy@x>;quit" \
+    "y 450-4.2.0 mailbox busy|450 4.2.0 come back later"
 mt "api: a reply code that is not 4xx/5xx raises (tempfail)" '
 local conn, r = message({to = "<badcode@x>"})
 expect_reply("envrcpt", r.envrcpt, SMFIR_TEMPFAIL)
@@ -139,6 +151,7 @@ mt "api: reject! then tempfail!(text) answers 451 with the text" '
 local conn, r = message({from = "<order@x>"})
 expect_reply("envfrom", r.envfrom, SMFIR_REPLYCODE)
 mt.disconnect(conn)'
+reply_is "api: reject! then tempfail!(text): the MTA gets the text" "neg;mail:<order@x>;quit" "y 451 4.7.1 busy now"
 mt "api: a NUL in a reply line raises (tempfail)" '
 local conn, r = message({from = "<nul@x>"})
 expect_reply("envfrom", r.envfrom, SMFIR_TEMPFAIL)

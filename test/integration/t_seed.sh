@@ -23,7 +23,8 @@ out_has "seed: header prints the second header" 'header: {"Subject"=>"Hello"}'
 out_has "seed: body prints the chunk" "body chunk; Hello world!!"
 out_has "seed: eom prints myhostname" "myhostname: mx.example.com"
 out_has "seed: eom prints the queue id" "message_id: 4XyZ1"
-out_has "seed: eom prints the header it added" "add_header(X-Pmilter:True): Enable"
+# The eom handler prints `h['X-Pmilter'] = 'Enable'`, an assignment whose value
+# is 'Enable' whatever pmilter does; what counts is the header the MTA is asked for.
 if grep -qE '^reveive_time: [A-Z][a-z]{2} [A-Z][a-z]{2} [ 0-9][0-9] [0-9:]{8} [0-9]{4}$' "$PM_OUT"; then
     pass "seed: eom prints the receive time"; else fail "seed: eom prints the receive time" "$(grep reveive "$PM_OUT")"; fi
 
@@ -39,6 +40,13 @@ expect("recipient <new-to@example.com> not added", mt.eom_check(conn, MT_RCPTADD
 mt.disconnect(conn)'
 out_has "seed: eom reports change_envelope_from" "change_envelope_from: <new-from@example.com>"
 out_has "seed: eom reports add_envelope_to" "add_envelope_to: <new-to@example.com>"
+# miltertest has no check for a changed sender: pmilter-client lists every
+# modification the MTA is asked for, and nothing else.
+printf 'From: Taro <change-from@example.com>\nTo: <add-to@example.com>\nSubject: Hello\n\nHello world!!\n' >"$D/seed.eml"
+got=$("$REPO/${BUILD:-build/default}/pmilter-client" -s "unix:$SOCK" "$D/seed.eml" 2>&1 | sed -n 's/^  //p' | tr '\n' '|')
+want="add header: X-Pmilter: Enable|change from: <new-from@example.com>|add rcpt: <new-to@example.com>|"
+[ "$got" = "$want" ] && pass "seed: the MTA gets exactly the header, the new sender and the new recipient" ||
+    fail "seed: the MTA gets exactly the header, the new sender and the new recipient" "got '$got', want '$want'"
 log_has "seed: start-up notice in the original format" '^\[[A-Z][a-z]{2}, [0-9]{2} [A-Z][a-z]{2} [0-9]{4} [0-9:]{8} GMT\]\[notice\]: pmilter/[0-9.]+ starting$'
 stop_clean "seed"
 out_has "seed: master_exit ran at shutdown" "master exit at exit phase"

@@ -7,6 +7,7 @@
 # and every message got continue; RSS stays under LOAD_RSS_MAX_MIB (default 200;
 # the figure is printed); pmilter still serves a normal message and exits 0 on
 # SIGTERM with no sanitizer report. Every wait is bounded.
+# checks: 9  (the least number of PASS/FAIL lines; test/run.sh enforces it)
 cd "$(dirname "$0")/../.." || exit 1
 . test/lib.sh
 BUILD=${BUILD:-build/default}
@@ -133,3 +134,4 @@ stop_pmilter
 if [ "${PM_STATUS:-x}" = 0 ]; then pass "load: exits 0 on SIGTERM"; else fail "load: exits 0 on SIGTERM" "status ${PM_STATUS:-none}"; fi
 check_sanitizer_clean "load: no sanitizer report"
 echo "load suite: ${SECONDS} s"
+suite_exit
