@@ -8,6 +8,7 @@
 #                                 PM_OUT (stdout file), PM_ERR (stderr file)
 #   stop_pmilter                  SIGTERM and wait (fails loudly if it does not exit)
 #   wait_for CMD...               retry CMD for up to 10 s
+#   unix_listening PATH           a socket bound at PATH is listening (not just created)
 
 PMILTER=${PMILTER:-./pmilter}
 PMILTER=$(cd "$(dirname "$PMILTER")" && pwd)/$(basename "$PMILTER")
@@ -36,6 +37,10 @@ wait_for() {
     for ((i = 0; i < 200; i++)); do "$@" && return 0; sleep 0.05; done
     return 1
 }
+
+# /proc/net/unix lists each socket with its flags; 00010000 is "accepting"
+# (listen() was called), so this is false between bind() and listen().
+unix_listening() { awk -v p="$1" '$4 == "00010000" && $8 == p { found = 1 } END { exit !found }' /proc/net/unix; }
 
 # The socket path or inet spec a config listens on, read back from the file.
 _listen_of() { sed -n 's/^[[:space:]]*listen[[:space:]]*=[[:space:]]*"\(.*\)".*/\1/p' "$1" | head -1; }

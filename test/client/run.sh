@@ -3,6 +3,7 @@
 # milter steered by argv, test/client/refmilter.c), the negotiated NO/NR/SKIP flags and
 # symbol lists, protocol errors (exit 3), the load generator, and finally against ./pmilter
 # with the bundled config. One "PASS: name" or "FAIL: name: why" line per test.
+# checks: 84  (the least number of PASS/FAIL lines; test/run.sh enforces it)
 cd "$(dirname "$0")/../.." || exit 1
 ROOT=$PWD
 . test/lib.sh
@@ -25,7 +26,7 @@ start_ref() {
     SPEC=unix:$T/$name.sock
     "$REF" -p "$SPEC" --log "$T/$name.log" --body-out "$T/$name.body" "$@" 2>>"$T/$name.err" &
     on_exit "kill -9 $!"
-    wait_for test -S "$T/$name.sock" || { echo "refmilter $name did not start: $(cat "$T/$name.err")" >&2; return 1; }
+    wait_for unix_listening "$T/$name.sock" || { echo "refmilter $name did not start: $(cat "$T/$name.err")" >&2; return 1; }
 }
 
 # client NAME ARGS...: runs the client, output in $T/NAME.out, exit status in RC.

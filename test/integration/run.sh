@@ -4,6 +4,7 @@
 # asserts what an operator would check: the reply the MTA gets, the
 # modification it is asked for, the handler's printed lines, the log line.
 # ONLY=t_api runs one file (no count check then: test/run.sh does that).
+# checks: 273  (the least number of PASS/FAIL lines; test/run.sh enforces it)
 cd "$(dirname "$0")/../.." || exit 1
 . test/lib.sh
 command -v miltertest >/dev/null || { fail "integration" "miltertest not installed (scripts/deps.sh)"; exit 1; }
@@ -35,7 +36,7 @@ mt() {
     if miltertest -D sock="unix:$SOCK" -s "$D/t.lua" >"$MT_OUT" 2>&1; then
         pass "$name"
     else
-        fail "$name" "$(tail -3 "$MT_OUT" | tr '\n' ' ')"
+        fail "$name" "miltertest exited $?: $(tail -3 "$MT_OUT" | tr '\n' ' ')"
     fi
 }
 # out_has NAME TEXT: pmilter's stdout has the line TEXT (exactly).
@@ -84,5 +85,4 @@ for t in test/integration/${ONLY:-t_*}.sh; do
         fail "$name: ran to its end" "stopped with status $rc: $(grep -m1 -E "(^|/)$name: line [0-9]+:" "$T/stderr.$name")"
     fi
 done
-# checks: 0
 suite_exit

@@ -18,8 +18,10 @@ Received: from c.example by d.example
 Hello Bob,
 see you.
 EML
+ran=0
 for dir in $(ls -d "$EX"/*/ 2>/dev/null | sort -t/ -k2 -V); do
     phase= verdict= args= client= stdout= line=
+    ran=$((ran + 1))
     . "$dir/meta"
     new_site "doc$(basename "$dir")"
     cp "$dir/handler.rb" "$D/handler/$phase.rb"
@@ -45,3 +47,6 @@ for dir in $(ls -d "$EX"/*/ 2>/dev/null | sort -t/ -k2 -V); do
         pass "$name"
     fi
 done
+# An extractor that found nothing, or examples left unrun, must not pass quietly.
+[ "$ran" -gt 0 ] && [ "$ran" = "${count:-}" ] && pass "docs: every extracted example ran ($ran)" ||
+    fail "docs: every extracted example ran" "ran $ran of ${count:-?}"
