@@ -32,7 +32,9 @@ handler() {
 mt() {
     local name=$1 code=$2
     MT_OUT=$D/mt-$RANDOM.out
-    printf 'dofile("%s")\n%s\n' "$MTLIB" "$code" >"$D/t.lua"
+    # miltertest swallows a script's error message: print it before failing.
+    printf 'dofile("%s")\nlocal ok, err = pcall(function()\n%s\nend)\nif not ok then print("error: " .. tostring(err)); error(err) end\n' \
+        "$MTLIB" "$code" >"$D/t.lua"
     if miltertest -D sock="unix:$SOCK" -s "$D/t.lua" >"$MT_OUT" 2>&1; then
         pass "$name"
     else
