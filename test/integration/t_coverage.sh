@@ -30,7 +30,7 @@ s.tempfail!("headers later") if s.envelope_from == "<eoh-tempfail@x>"'
 handler abort 's = Pmilter::Session.new
 puts "abort message_store=#{s.message_store[:m].inspect} messages=#{s[:messages]}"'
 handler unknown 's = Pmilter::Session.new
-puts "unknown command=[#{s.unknown_command}]"'
+puts "unknown command=[#{s.unknown_command}] message_store=#{s.message_store[:m].inspect}"'
 handler eom 's = Pmilter::Session.new
 h = Pmilter::Session::Headers.new
 h.add("X-Added", "by add #{s.envelope_to_all.size}")
@@ -99,8 +99,9 @@ for want in "add rcpt: <alias-added@x> args: NOTIFY=NEVER" "delete rcpt: <gone@y
     else fail "coverage: the MTA is asked to $want" "$(tr '\n' '|' <<<"$got")"; fi
 done
 
-# abort: the abort handler runs and still sees the message store; the next
-# message on the same connection starts with an empty one, the session store stays.
+# abort: the abort handler runs and still sees the message store; after it the
+# store is empty (an unknown command after RSET sees that, before any new MAIL
+# FROM), the next message starts with an empty one, and the session store stays.
 mt "coverage: a message aborted after its headers, then a second one" '
 local conn = connect()
 step(conn, SMFIP_NOCONNECT, mt.conninfo, "localhost", "127.0.0.1")
@@ -108,11 +109,13 @@ expect_reply("mail 1", step(conn, SMFIP_NOMAIL, mt.mailfrom, "<first@x>"), SMFIR
 expect_reply("rcpt 1", step(conn, SMFIP_NORCPT, mt.rcptto, "<r@y>"), SMFIR_CONTINUE)
 expect_reply("header 1", step(conn, SMFIP_NOHDRS, mt.header, "Subject", "one"), SMFIR_CONTINUE)
 assert(mt.abort(conn) == nil)
+expect_reply("unknown", step(conn, SMFIP_NOUNKNOWN, mt.unknown, "XAFTER abort"), SMFIR_CONTINUE)
 local _, r = message({conn = conn, from = "<second@x>"})
 expect_reply("eom 2", r.eom, SMFIR_CONTINUE)
 mt.disconnect(conn)'
 out_has "coverage: the abort handler ran and saw the message store" "abort message_store=\"first\" messages=1"
-out_has "coverage: after abort the message store is empty, the session store kept" "eom message_store=nil messages=2"
+out_has "coverage: right after abort the message store is empty" "unknown command=[XAFTER abort] message_store=nil"
+out_has "coverage: the next message has an empty message store, the session store kept" "eom message_store=nil messages=2"
 
 # unknown_command: the command line as the MTA passed it.
 mt "coverage: an unknown SMTP command" '
@@ -120,7 +123,7 @@ local conn = connect()
 step(conn, SMFIP_NOCONNECT, mt.conninfo, "localhost", "127.0.0.1")
 expect_reply("unknown", step(conn, SMFIP_NOUNKNOWN, mt.unknown, "XFOO bar baz"), SMFIR_CONTINUE)
 mt.disconnect(conn)'
-out_has "coverage: unknown_command is the command line" "unknown command=[XFOO bar baz]"
+out_has "coverage: unknown_command is the command line" "unknown command=[XFOO bar baz] message_store=nil"
 stop_clean "coverage"
 
 # max_headers and max_recipients: the lists stop growing at the limit, the
