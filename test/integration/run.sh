@@ -65,7 +65,8 @@ stop_clean() {
 run_file() {
     _cleanup_cmds=()
     trap _run_cleanup EXIT
-    command_not_found_handle() { fail "$(basename "$t")" "command not found: $1"; return 127; }
+    exec {report_fd}>&1  # the FAIL line reaches the report even from inside $(...)
+    command_not_found_handle() { fail "$(basename "$t")" "command not found: $1" >&"$report_fd"; return 127; }
     set -u
     . "$1"
     exit 0
