@@ -4,7 +4,8 @@
 #   check NAME CMD...             pass if CMD succeeds, else fail
 #   suite_exit                    exit 1 if any fail was reported (in any subshell), else 0
 #   tmpdir                        a per-suite temp dir ($T), removed on exit
-#   start_pmilter CONF [ARGS]     start $PMILTER -c CONF, wait for its socket; sets PM_PID,
+#   start_pmilter CONF [ARGS]     start $PMILTER -c CONF, wait until it listens (a stale
+#                                 socket file left from before does not count); sets PM_PID,
 #                                 PM_OUT (stdout file), PM_ERR (stderr file)
 #   stop_pmilter                  SIGTERM and wait (fails loudly if it does not exit)
 #   wait_for CMD...               retry CMD for up to 10 s
