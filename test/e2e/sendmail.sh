@@ -18,6 +18,8 @@
 #                         SM_TRACE; stopped on exit
 #   sm_stop               stop the instance and wait for it to exit
 #   sm_send OUT ARGS...   swaks to the instance, transcript in OUT
+#   sm_cmd ARGS...        the instance's sendmail binary and .cf with ARGS,
+#                         e.g. sm_cmd -bp -qQ (mailq of the quarantine)
 #   sm_queue              queue IDs of the messages in the queue (qf files)
 #   sm_quarantined        queue IDs of quarantined messages (hf files)
 #   sm_clear_queue        empty the queue (start of a test)
@@ -106,13 +108,10 @@ sm_start() {
     m4 -D_CF_DIR_="$cf/" "$cf/m4/cf.m4" "$dir/sendmail.mc" >"$dir/sendmail.cf" || {
         echo "sm_start: m4 failed on $dir/sendmail.mc" >&2; return 1; }
     on_exit "sm_stop"
-    # A host name without a dot makes Sendmail sleep 60 s at start, whatever
-    # confDOMAIN_NAME says: give it a qualified one in its own UTS namespace.
     # -bD: daemon in the foreground; -d: the trace file (-D), shown when a
     # test fails (there is no syslog here).
-    unshare --uts sh -c 'hostname "$1" && exec "$2" -C "$3" -bD -D "$4" -d"$5"' \
-        sm "$SM_HOST" "$SM_ROOT/usr/libexec/sendmail/sendmail" "$dir/sendmail.cf" "$SM_TRACE" "${SM_DEBUG:-64.5}" \
-        >"$dir/stdout" 2>&1 &
+    _sm_argv
+    "${SM_ARGV[@]}" -bD -D "$SM_TRACE" -d"${SM_DEBUG:-64.5}" >"$dir/stdout" 2>&1 &
     SM_PID=$!
     if ! _pf_poll _pf_listening "$port"; then
         echo "sm_start: nothing listens on 127.0.0.1:$port; Sendmail said:" >&2
@@ -121,6 +120,16 @@ sm_start() {
         return 1
     fi
 }
+
+# A host name without a dot makes Sendmail sleep 60 s at start, whatever
+# confDOMAIN_NAME says: give it a qualified one in its own UTS namespace.
+# The command line up to the .cf, without a function in between: started in
+# the background, $! is then Sendmail's own pid.
+_sm_argv() {
+    SM_ARGV=(unshare --uts sh -c 'hostname "$1" && shift && exec "$@"'
+        sm "$SM_HOST" "$SM_ROOT/usr/libexec/sendmail/sendmail" -C "$SM_DIR/sendmail.cf")
+}
+sm_cmd() { _sm_argv; "${SM_ARGV[@]}" "$@"; }
 
 _sm_dead() { ! _pf_alive "$1"; }
 

@@ -183,7 +183,7 @@ t_sm_replace_body() {
 sm_test sm-eom-replace-body t_sm_replace_body
 
 # quarantine: 250 to the client; the queue file becomes hf, with a q line
-# holding the reason; nothing waits in the normal queue.
+# holding the reason; nothing waits in the normal queue; mailq -qQ lists it.
 t_sm_quarantine() {
     sm_api_up || return 1
     sm_mail --from hold@example.com --to bob@example.org
@@ -191,7 +191,9 @@ t_sm_quarantine() {
     local id; id=$(sm_quarantined)
     must "no quarantined (hf) message in the queue: $(ls "$SM_QUEUE" | tr '\n' ' ')" [ -n "$id" ] || return 1
     must "the hf file has no 'qe2e: held for review' line" grep -qx 'qe2e: held for review' "$SM_QUEUE/hf$id" || return 1
-    must "a normal qf file is queued too" [ -z "$(sm_queue)" ]
+    must "a normal qf file is queued too" [ -z "$(sm_queue)" ] || return 1
+    must "mailq -qQ does not list $id with 'QUARANTINE: e2e: held for review'" \
+        grep -qx '[[:space:]]*QUARANTINE: e2e: held for review' <(sm_cmd -bp -qQ | grep -A1 "^$id ")
 }
 sm_test sm-eom-quarantine t_sm_quarantine
 pm_stop sm-api
