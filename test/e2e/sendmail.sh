@@ -45,7 +45,8 @@ _sm_download() {
         rm -rf "$tmp"
         return 1
     fi
-    mv "$tmp" "$1"
+    # Another run may have filled the cache meanwhile: keep its copy.
+    mv -T "$tmp" "$1" 2>/dev/null || rm -rf "$tmp"
 }
 
 sm_install() {
@@ -53,14 +54,15 @@ sm_install() {
     mkdir -p "$cache" || return 1
     [ -d "$cache/debs" ] || _sm_download "$cache/debs" || return 1
     SM_ROOT=$cache/root
-    if [ ! -x "$SM_ROOT/usr/libexec/sendmail/sendmail" ]; then
-        rm -rf "$SM_ROOT"
+    if [ ! -d "$SM_ROOT" ]; then
+        # Unpacked beside, then renamed: an interrupted run leaves no half tree.
+        rm -rf "$SM_ROOT.new"
         for deb in "$cache"/debs/*.deb; do
-            dpkg -x "$deb" "$SM_ROOT" || { echo "sm_install: dpkg -x $deb failed" >&2; return 1; }
+            dpkg -x "$deb" "$SM_ROOT.new" || { echo "sm_install: dpkg -x $deb failed" >&2; return 1; }
         done
-        # The binary is setgid smmsp: the loader would ignore LD_LIBRARY_PATH,
-        # and nothing here needs the group.
-        chmod g-s "$SM_ROOT/usr/libexec/sendmail/sendmail"
+        # The binary is setgid (group mail): the loader would ignore
+        # LD_LIBRARY_PATH, and nothing here needs the group.
+        chmod g-s "$SM_ROOT.new/usr/libexec/sendmail/sendmail" && mv -T "$SM_ROOT.new" "$SM_ROOT" || return 1
     fi
     command -v m4 >/dev/null || { echo "sm_install: m4 is missing (scripts/packages/e2e.txt)" >&2; return 1; }
     if ldd "$SM_ROOT/usr/libexec/sendmail/sendmail" | grep 'not found' >&2; then
@@ -69,7 +71,12 @@ sm_install() {
     fi
 }
 
-# _sm_mc DIR PORT SOCKET: the instance's sendmail.mc.
+# _sm_mc DIR PORT SOCKET: the instance's sendmail.mc. Every file under DIR;
+# no DNS (nocanonify, accept_unresolvable_domains, hosts from /etc/hosts); no
+# ident lookup back to the client; load-average limits off, so a busy test
+# machine does not make Sendmail queue or refuse; queue-only; only the MTA
+# port on 127.0.0.1 (no_default_msa drops port 587 on all addresses); the
+# milter with F=T (tempfail when it is unusable) and short timeouts.
 _sm_mc() {
     cat <<EOF
 divert(0)dnl
@@ -121,10 +128,11 @@ sm_start() {
     fi
 }
 
-# A host name without a dot makes Sendmail sleep 60 s at start, whatever
-# confDOMAIN_NAME says: give it a qualified one in its own UTS namespace.
-# The command line up to the .cf, without a function in between: started in
-# the background, $! is then Sendmail's own pid.
+# SM_ARGV: the command line up to the .cf. A host name without a dot makes
+# Sendmail sleep at start (a retry of the name lookup), whatever
+# confDOMAIN_NAME says: it runs in its own UTS namespace with a qualified one.
+# Started in the background as a plain command (no function in between), $!
+# is Sendmail's own pid.
 _sm_argv() {
     SM_ARGV=(unshare --uts sh -c 'hostname "$1" && shift && exec "$@"'
         sm "$SM_HOST" "$SM_ROOT/usr/libexec/sendmail/sendmail" -C "$SM_DIR/sendmail.cf")

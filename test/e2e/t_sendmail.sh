@@ -6,12 +6,12 @@
 # Test names start with "sm-". Each checks what a user would see: SMTP replies
 # and the queued message. docs/sendmail.md says which test backs which statement.
 
-# Outside /tmp: Sendmail refuses a milter socket under a world-writable directory.
 SM_CACHE=$REPO/build/sendmail
 if ! sm_install "$SM_CACHE"; then
     fail sm-install "cannot download or unpack $SM_DEBS into $SM_CACHE (see above)"
     return 0
 fi
+# Outside /tmp: Sendmail refuses a milter socket under a world-writable directory.
 SM_RUN=$(mktemp -d "$SM_CACHE/run.XXXXXX") || { fail sm-install "cannot make a directory under $SM_CACHE"; return 0; }
 chmod 0755 "$SM_RUN"
 [ -n "${KEEP_TMP:-}" ] || on_exit "rm -rf '$SM_RUN'"
