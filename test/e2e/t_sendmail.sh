@@ -220,6 +220,28 @@ t_sm_eom_raise() {
 sm_test sm-eom-raise-tempfails t_sm_eom_raise
 pm_stop sm-raise
 
+# A body of over 200 kB (Sendmail sends it in chunks of at most 65535 bytes) and a
+# folded header: the handler sees the whole body and the header's value with
+# its LF line break; its upper-cased replacement is queued whole.
+t_sm_big_body() {
+    pm_up "$(pm_conf sm-body "$SM_SOCK" eom=sm_body.rb)" || return 1
+    local i line="abcdefghij abcdefghij abcdefghij abcdefghij abcdefghij abcdefghij abcdefghi"
+    for ((i = 0; i < 3000; i++)); do echo "$i $line"; done >"$T/body.txt"
+    sm_accepted --from alice@example.com --to bob@example.org --body @"$T/body.txt" \
+        --add-header "$(printf 'X-E2E-Folded: first part\r\n\tsecond part')" || return 1
+    local df; df=$SM_QUEUE/df$(sm_queue)
+    must "the eom handler printed nothing" wait_for grep -q '^eom: ' "$PM_OUT" || return 1
+    # The handler's body has CRLF line ends, the df file LF: one byte per line more.
+    local want="eom: body_size=$(($(wc -c <"$df") + $(wc -l <"$df"))) truncated=false folded=\"first part\\n\\tsecond part\""
+    must "the handler printed '$(grep '^eom: ' "$PM_OUT")', expected '$want'" grep -qxF "$want" "$PM_OUT" || return 1
+    must "the queued body does not start with the upper-cased original" \
+        cmp -s <(head -c "$(wc -c <"$T/body.txt")" "$df") <(tr a-z A-Z <"$T/body.txt") || return 1
+    must "the queued body has more than the original and empty lines: $(tail -c +"$(($(wc -c <"$T/body.txt") + 1))" "$df" | od -c | head -2)" \
+        [ -z "$(tail -c +"$(($(wc -c <"$T/body.txt") + 1))" "$df" | tr -d '\n')" ]
+}
+sm_test sm-big-body-folded-header t_sm_big_body
+pm_stop sm-body
+
 # macros.envfrom replaces Sendmail's own list for MAIL FROM: {mail_addr},
 # which Sendmail sends by default (sm-seed-flow), is empty unless listed.
 t_sm_macros_replace() {
