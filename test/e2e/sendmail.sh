@@ -15,7 +15,8 @@
 #                         milter on unix SOCKET (F=T), start it on
 #                         127.0.0.1:PORT with a qualified host name and wait
 #                         for the port; sets SM_DIR, SM_PORT, SM_QUEUE,
-#                         SM_TRACE; stopped on exit
+#                         SM_TRACE; stopped on exit. Fails, with what
+#                         Sendmail said on its stdout, if it does not listen
 #   sm_stop               stop the instance and wait for it to exit
 #   sm_send OUT ARGS...   swaks to the instance, transcript in OUT
 #   sm_cmd ARGS...        the instance's sendmail binary and .cf with ARGS,
@@ -120,13 +121,15 @@ sm_start() {
     _sm_argv
     "${SM_ARGV[@]}" -bD -D "$SM_TRACE" -d"${SM_DEBUG:-64.5}" >"$dir/stdout" 2>&1 &
     SM_PID=$!
-    if ! _pf_poll _pf_listening "$port"; then
+    if ! _pf_poll _sm_up_or_dead "$port" || ! _pf_listening "$port"; then
         echo "sm_start: nothing listens on 127.0.0.1:$port; Sendmail said:" >&2
         cat "$dir/stdout" >&2
-        tail -5 "$SM_TRACE" >&2 2>/dev/null
         return 1
     fi
 }
+
+# Listening on port $1, or exited (a .cf it refuses ends it at once).
+_sm_up_or_dead() { _pf_listening "$1" || _sm_dead "$SM_PID"; }
 
 # SM_ARGV: the command line up to the .cf. A host name without a dot makes
 # Sendmail sleep at start (a retry of the name lookup), whatever

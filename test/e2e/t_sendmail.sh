@@ -281,4 +281,18 @@ t_sm_unsafe_socket_dir() {
 }
 sm_test sm-unsafe-socket-dir-refused t_sm_unsafe_socket_dir
 pm_stop sm-unsafe
+
+# A socket under /tmp (world writable, even with the sticky bit): Sendmail
+# refuses the .cf at start and does not run at all.
+t_sm_socket_under_tmp() {
+    local tmp_sock_dir out=$SM_RUN/mta-tmp/stdout
+    tmp_sock_dir=$(mktemp -d /tmp/pmilter-sm.XXXXXX) && chmod 0755 "$tmp_sock_dir" || return 1
+    on_exit "rm -rf '$tmp_sock_dir'"
+    local SM_DIR SM_PORT SM_QUEUE SM_TRACE SM_PID   # the main instance's stay as they are
+    must "Sendmail started with its milter socket under /tmp" \
+        not sm_start "$SM_RUN/mta-tmp" "$(pf_free_port)" "$tmp_sock_dir/pm.sock" 2>/dev/null || { sm_stop; return 1; }
+    must "Sendmail did not name the reason: $(tail -1 "$out")" \
+        grep -q "Xpmilter: local socket name $tmp_sock_dir/pm.sock unsafe: World writable directory" "$out"
+}
+sm_test sm-socket-under-tmp-refused t_sm_socket_under_tmp
 sm_stop
