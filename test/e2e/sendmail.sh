@@ -29,7 +29,7 @@
 # Environment: SM_DEBUG (Sendmail's -d flags for the trace file, default 64.5:
 # the milter conversation; add 44.5 to see why a file or socket is unsafe).
 
-SM_DEBS="sendmail-bin sendmail-base sendmail-cf"
+SM_DEBS=(sendmail-bin sendmail-base sendmail-cf)
 SM_HOST=mx.sm.test.example
 
 # _sm_download DEBDIR: the three .debs into DEBDIR, all or nothing.
@@ -40,9 +40,9 @@ _sm_download() {
     fi
     tmp=$(mktemp -d "$1.XXXXXX") || return 1
     # -o APT::Sandbox::User=root: _apt cannot write into a root-owned build dir.
-    if ! (cd "$tmp" && apt-get download -q -o APT::Sandbox::User=root $SM_DEBS >/dev/null) ||
+    if ! (cd "$tmp" && apt-get download -q -o APT::Sandbox::User=root "${SM_DEBS[@]}" >/dev/null) ||
         [ "$(ls "$tmp"/*.deb 2>/dev/null | wc -l)" -ne 3 ]; then
-        echo "sm_install: apt-get download $SM_DEBS failed" >&2
+        echo "sm_install: apt-get download ${SM_DEBS[*]} failed" >&2
         rm -rf "$tmp"
         return 1
     fi
@@ -106,8 +106,7 @@ EOF
 
 sm_start() {
     local dir=$1 port=$2 sock=$3 cf=$SM_ROOT/usr/share/sendmail/cf
-    mkdir -p -m 0755 "$dir" && mkdir -p -m 0700 "$dir/queue" || return 1
-    chmod 0755 "$dir"
+    mkdir -p "$dir/queue" && chmod 0755 "$dir" && chmod 0700 "$dir/queue" || return 1
     SM_DIR=$dir SM_PORT=$port SM_QUEUE=$dir/queue SM_TRACE=$dir/trace.log
     # Host names from /etc/hosts only: no DNS in the test environment.
     printf 'hosts files\naliases files\n' >"$dir/service.switch"

@@ -8,7 +8,7 @@
 
 SM_CACHE=$REPO/build/sendmail
 if ! sm_install "$SM_CACHE"; then
-    fail sm-install "cannot download or unpack $SM_DEBS into $SM_CACHE (see above)"
+    fail sm-install "cannot download or unpack ${SM_DEBS[*]} into $SM_CACHE (see above)"
     return 0
 fi
 # Outside /tmp: Sendmail refuses a milter socket under a world-writable directory.
