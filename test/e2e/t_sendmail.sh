@@ -288,6 +288,7 @@ t_sm_socket_under_tmp() {
     local tmp_sock_dir out=$SM_RUN/mta-tmp/stdout
     tmp_sock_dir=$(mktemp -d /tmp/pmilter-sm.XXXXXX) && chmod 0755 "$tmp_sock_dir" || return 1
     on_exit "rm -rf '$tmp_sock_dir'"
+    # shellcheck disable=SC2034  # read by sm_start and sm_stop
     local SM_DIR SM_PORT SM_QUEUE SM_TRACE SM_PID   # the main instance's stay as they are
     must "Sendmail started with its milter socket under /tmp" \
         not sm_start "$SM_RUN/mta-tmp" "$(pf_free_port)" "$tmp_sock_dir/pm.sock" 2>/dev/null || { sm_stop; return 1; }
