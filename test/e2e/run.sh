@@ -11,18 +11,21 @@
 #     unit's capabilities, listen_owner/group/mode, user/group)
 #   instance B (inet milter, STARTTLS, AUTH PLAIN): listen = "inet:...",
 #     TLS and SASL facts
+# Then the same flows behind a private Sendmail 8.17 (test/e2e/sendmail.sh,
+# tests in test/e2e/t_sendmail.sh, names sm-*).
 # Each pmilter run ends with a NAME-clean-exit test (exit 0, no sanitizer report).
 # Environment: PMILTER (binary under test), PF_WAIT (deadline of each wait, s).
 cd "$(dirname "$0")/../.." || exit 1
 REPO=$PWD
 source test/lib.sh
 source test/e2e/postfix.sh
+source test/e2e/sendmail.sh
 # Interrupted: still stop Postfix and pmilter (lib.sh's cleanup runs on EXIT).
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
 if ! pf_install scripts/packages/e2e.txt; then
-    fail e2e-packages "cannot install scripts/packages/e2e.txt (postfix, swaks, sasl2-bin, ...)"
+    fail e2e-packages "cannot install scripts/packages/e2e.txt (postfix, swaks, sasl2-bin, m4, ...)"
     exit 1
 fi
 tmpdir
@@ -492,3 +495,6 @@ t_tls_sasl() {
 run_test tls-sasl-facts t_tls_sasl
 pm_stop tls-sasl
 pf_stop
+
+# ---- Sendmail ---------------------------------------------------------------
+source test/e2e/t_sendmail.sh
