@@ -1,12 +1,15 @@
-/* listener: create the MTA-facing socket (see listener.h). */
+/* listener: create the MTA-facing socket (see listener.h). Main thread at
+ * start-up; pm_listener_poke also from the signal thread. */
 #include "core/listener.h"
 
 #include <errno.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -35,6 +38,40 @@ static int someone_listens(const struct sockaddr_un *sun)
     return live;
 }
 
+/* A name nobody can guess and plant something at before we bind it. */
+static int temporary_name(const char *path, char *tmp, size_t len)
+{
+    uint64_t r;
+    if (getrandom(&r, sizeof r, 0) != (ssize_t)sizeof r)
+        return -1;
+    snprintf(tmp, len, "%s.%016llx.tmp", path, (unsigned long long)r);
+    return 0;
+}
+
+/* Binds fd at path with mode (-1: umask default). The mode comes from the
+ * umask at bind: no chmod by name afterwards that a swapped-in symlink could
+ * redirect. Only the main thread runs at this point. */
+static int bind_with_mode(int fd, const struct sockaddr_un *sun, int mode)
+{
+    mode_t old = mode >= 0 ? umask((mode_t)~mode & 0777) : 0;
+    int rc = bind(fd, (const struct sockaddr *)sun, sizeof *sun);
+    if (mode >= 0)
+        umask(old);
+    return rc;
+}
+
+/* The file at tmp must still be a socket with the owner we gave it: if
+ * someone replaced it, its directory is writable by others. */
+static int still_ours(const char *tmp, const pm_ids_t *ids, char *err, size_t errlen)
+{
+    struct stat st;
+    if (lstat(tmp, &st) == 0 && S_ISSOCK(st.st_mode) &&
+        (ids->socket_uid == (uid_t)-1 || st.st_uid == ids->socket_uid))
+        return 0;
+    snprintf(err, errlen, "%s was replaced while pmilter created it; is its directory writable by others?", tmp);
+    return -1;
+}
+
 static int open_unix(const pm_config_t *cfg, const pm_ids_t *ids, char *err, size_t errlen)
 {
     struct sockaddr_un sun;
@@ -55,20 +92,24 @@ static int open_unix(const pm_config_t *cfg, const pm_ids_t *ids, char *err, siz
     /* Bind and listen under a temporary name, then rename into place: a
      * client never finds the socket file before it accepts connections. */
     char tmp[sizeof sun.sun_path + 32];
-    snprintf(tmp, sizeof tmp, "%s.%d.tmp", cfg->listen_path, (int)getpid());
     struct sockaddr_un tmp_sun;
+    if (temporary_name(cfg->listen_path, tmp, sizeof tmp) != 0) {
+        snprintf(err, errlen, "cannot pick a temporary socket name: %s", strerror(errno));
+        return -1;
+    }
     if (unix_address(tmp, &tmp_sun, err, errlen))
         return -1;
-    unlink(tmp);
     int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    int bad_owner = 0;
-    if (fd < 0 || bind(fd, (struct sockaddr *)&tmp_sun, sizeof tmp_sun) != 0 || listen(fd, cfg->listen_backlog) != 0 ||
-        (bad_owner = pm_privileges_socket(cfg, ids, tmp, err, errlen)) != 0 || rename(tmp, cfg->listen_path) != 0) {
-        if (!bad_owner)
+    int bound = 0, failed_here = 0;
+    if (fd < 0 || !(bound = bind_with_mode(fd, &tmp_sun, ids->socket_mode) == 0) ||
+        listen(fd, cfg->listen_backlog) != 0 || (failed_here = pm_privileges_socket(ids, tmp, err, errlen)) != 0 ||
+        (failed_here = still_ours(tmp, ids, err, errlen)) != 0 || rename(tmp, cfg->listen_path) != 0) {
+        if (!failed_here)
             snprintf(err, errlen, "cannot listen on %s: %s", cfg->listen_path, strerror(errno));
         if (fd >= 0)
             close(fd);
-        unlink(tmp);
+        if (bound)
+            unlink(tmp); /* ours, or what replaced it: unlink never follows a symlink */
         return -1;
     }
     return fd;

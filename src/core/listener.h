@@ -11,8 +11,10 @@
 
 /* Opens, binds and listens. A leftover unix socket nobody listens on is
  * removed first; one a live process listens on is an error. A unix socket
- * gets listen_owner/listen_group/listen_mode before it appears. Returns the
- * fd, or -1 with the reason in err. */
+ * is bound under an unguessable temporary name with its mode already set,
+ * given its owner (never through a symlink), then renamed into place, so it
+ * appears with listen_owner/listen_group/listen_mode. Returns the fd, or -1
+ * with the reason in err. */
 int pm_listener_open(const pm_config_t *cfg, const pm_ids_t *ids, char *err, size_t errlen);
 /* Removes the unix socket file. The fd itself belongs to libmilter once
  * handed over, and libmilter closes it when smfi_main returns. */

@@ -72,8 +72,11 @@ int main(int argc, char **argv)
     const pm_config_t *cfg = rt->cfg;
     pm_log_set_level(cfg->log_level);
     if (test_only) {
-        /* Load every handler into one VM, as serving would (runs mruby_library files). */
-        pm_vm_pool_t *pool = pm_vm_pool_new(rt->scripts, 1, 1, (size_t)cfg->handler_memory << 20, err, sizeof err);
+        /* Load every handler into one VM, as serving would. That runs the
+         * mruby_library files: as the configured user, never as root. */
+        pm_vm_pool_t *pool = NULL;
+        if (geteuid() != 0 || pm_privileges_drop(cfg, &ids, err, sizeof err) == 0)
+            pool = pm_vm_pool_new(rt->scripts, 1, 1, (size_t)cfg->handler_memory << 20, err, sizeof err);
         if (pool)
             pm_notice("configuration %s and its handlers are ok", conf_path);
         else

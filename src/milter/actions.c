@@ -4,7 +4,10 @@
 #include <ctype.h>
 #include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+
+#include "core/alloc.h"
 
 int pm_valid_header_name(const char *name, char *err, size_t errlen)
 {
@@ -93,6 +96,46 @@ pm_action_result_t pm_action_add_rcpt(SMFICTX *ctx, const char *addr, const char
 }
 
 #define MAX_REPLY_LINES 32 /* smfi_setmlreply's limit */
+#define MAX_REPLY_LINE 980 /* libmilter's MAXREPLYLEN: a longer line makes smfi_set(ml)reply fail */
+
+/* libmilter copies reply text as it is, and the MTA reads it as a format:
+ * Sendmail expands '%', Postfix drops a lone one. Doubling each '%' makes
+ * both show the text literally. */
+static size_t escaped_len(const char *line)
+{
+    size_t n = 0;
+    for (const char *p = line; *p; p++)
+        n += *p == '%' ? 2 : 1;
+    return n;
+}
+
+char *pm_reply_escape(const char *line)
+{
+    char *out = pm_malloc(escaped_len(line) + 1), *o = out;
+    for (const char *p = line; *p; p++) {
+        *o++ = *p;
+        if (*p == '%')
+            *o++ = '%';
+    }
+    *o = '\0';
+    return out;
+}
+
+static int valid_reply_line(size_t i, const char *line, char *err, size_t errlen)
+{
+    for (const unsigned char *p = (const unsigned char *)line; *p; p++)
+        if (*p < 0x20 || *p == 0x7f) {
+            snprintf(err, errlen, "reply line %zu contains a control character (0x%02x)", i + 1, *p);
+            return -1;
+        }
+    size_t len = escaped_len(line);
+    if (len > MAX_REPLY_LINE) {
+        snprintf(err, errlen, "reply line %zu is %zu bytes (each %% counts twice); libmilter's limit is %d", i + 1,
+                 len, MAX_REPLY_LINE);
+        return -1;
+    }
+    return 0;
+}
 
 int pm_valid_reply(const char *rcode, const char *xcode, char *const *lines, size_t n_lines, char *err, size_t errlen)
 {
@@ -116,11 +159,8 @@ int pm_valid_reply(const char *rcode, const char *xcode, char *const *lines, siz
         return -1;
     }
     for (size_t i = 0; i < n_lines; i++)
-        for (const unsigned char *p = (const unsigned char *)lines[i]; *p; p++)
-            if (*p < 0x20 || *p == 0x7f) {
-                snprintf(err, errlen, "reply line %zu contains a control character (0x%02x)", i + 1, *p);
-                return -1;
-            }
+        if (valid_reply_line(i, lines[i], err, errlen))
+            return -1;
     return 0;
 }
 
@@ -128,28 +168,19 @@ pm_action_result_t pm_action_set_reply(SMFICTX *ctx, const char *rcode, const ch
                                        char *err, size_t errlen)
 {
     size_t n = 0;
-    while (lines && lines[n])
+    while (lines && lines[n] && n < MAX_REPLY_LINES)
         n++;
-    if (n <= 1) {
-        /* libmilter expands a '%' in the text; escape it so text is literal. */
-        char text[1024] = "";
-        for (const char *p = n ? lines[0] : ""; *p && strlen(text) < sizeof text - 3; p++) {
-            size_t l = strlen(text);
-            text[l] = *p;
-            text[l + 1] = '\0';
-            if (*p == '%')
-                strcat(text, "%");
-        }
-        return result(smfi_setreply(ctx, (char *)rcode, (char *)xcode, n ? text : NULL), "smfi_setreply", err,
-                      errlen);
-    }
     char *l[MAX_REPLY_LINES + 1] = {0};
-    for (size_t i = 0; i < n && i < MAX_REPLY_LINES; i++)
-        l[i] = lines[i];
-    return result(smfi_setmlreply(ctx, rcode, xcode, l[0], l[1], l[2], l[3], l[4], l[5], l[6], l[7], l[8], l[9],
-                                  l[10], l[11], l[12], l[13], l[14], l[15], l[16], l[17], l[18], l[19], l[20], l[21],
-                                  l[22], l[23], l[24], l[25], l[26], l[27], l[28], l[29], l[30], l[31], (char *)NULL),
-                  "smfi_setmlreply", err, errlen);
+    for (size_t i = 0; i < n; i++)
+        l[i] = pm_reply_escape(lines[i]);
+    int rc = n <= 1 ? smfi_setreply(ctx, (char *)rcode, (char *)xcode, l[0])
+                    : smfi_setmlreply(ctx, rcode, xcode, l[0], l[1], l[2], l[3], l[4], l[5], l[6], l[7], l[8], l[9],
+                                      l[10], l[11], l[12], l[13], l[14], l[15], l[16], l[17], l[18], l[19], l[20],
+                                      l[21], l[22], l[23], l[24], l[25], l[26], l[27], l[28], l[29], l[30], l[31],
+                                      (char *)NULL);
+    for (size_t i = 0; i < n; i++)
+        free(l[i]);
+    return result(rc, n <= 1 ? "smfi_setreply" : "smfi_setmlreply", err, errlen);
 }
 
 pm_action_result_t pm_action_insert_header(SMFICTX *ctx, int index, const char *name, const char *value, char *err,

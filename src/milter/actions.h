@@ -18,9 +18,14 @@ int pm_valid_header_value(const char *value, size_t len, char *err, size_t errle
 int pm_valid_envelope(const char *what, const char *value, size_t len, char *err, size_t errlen);
 
 /* SMTP reply: rcode "4xx"/"5xx", xcode "d.ddd.ddd" with the same class (or
- * NULL), each line printable text without CR/LF, at most 32 lines. */
+ * NULL), each line printable text without CR/LF, at most 32 lines, each at
+ * most 980 bytes once escaped (libmilter refuses longer ones). */
 int pm_valid_reply(const char *rcode, const char *xcode, char *const *lines, size_t n_lines, char *err, size_t errlen);
-/* Applies a validated reply (smfi_setreply, or smfi_setmlreply for several lines). */
+/* A reply line as the MTA must receive it: each '%' doubled, since Sendmail
+ * reads the text as a format and Postfix drops a lone '%'. Caller frees. */
+char *pm_reply_escape(const char *line);
+/* Applies a validated reply (smfi_setreply, or smfi_setmlreply for several
+ * lines), escaped with pm_reply_escape. */
 pm_action_result_t pm_action_set_reply(SMFICTX *ctx, const char *rcode, const char *xcode, char *const *lines,
                                        char *err, size_t errlen);
 

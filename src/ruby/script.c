@@ -1,7 +1,9 @@
-/* script: compile handler files to bytecode once (see script.h). */
+/* script: compile handler files to bytecode once (see script.h). Called from
+ * the main thread at start-up and from the reload thread; shares nothing. */
 #include "ruby/script.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <mruby.h>
 #include <mruby/compile.h>
 #include <mruby/dump.h>
@@ -11,34 +13,82 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "core/alloc.h"
 #include "regexp/mrb_regexp.h"
 
+/* The same file, unchanged: what a writer in the middle of a rewrite fails. */
+static int same_version(const struct stat *a, const struct stat *b)
+{
+    return a->st_ino == b->st_ino && a->st_dev == b->st_dev && a->st_size == b->st_size &&
+           a->st_mtim.tv_sec == b->st_mtim.tv_sec && a->st_mtim.tv_nsec == b->st_mtim.tv_nsec &&
+           a->st_ctim.tv_sec == b->st_ctim.tv_sec && a->st_ctim.tv_nsec == b->st_ctim.tv_nsec;
+}
+
+#define SETTLE_NS 100000000L /* a file changed this recently is looked at again this much later */
+
+/* For a file changed less than SETTLE_NS ago: waits until it is that old and
+ * says whether it is still the version read. A writer paused between two
+ * writes (descheduled, or writing in pieces) leaves a cut-short file whose
+ * stat does not move while it is read; a pause this long is unlikely. */
+static int settled(int fd, const struct stat *read_version)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    const struct timespec *changed = &read_version->st_ctim; /* ctime moves with every write and truncate */
+    long long age = (now.tv_sec - changed->tv_sec) * 1000000000LL + (now.tv_nsec - changed->tv_nsec);
+    if (age >= SETTLE_NS)
+        return 1;
+    long long wait = age < 0 ? SETTLE_NS : SETTLE_NS - age;
+    struct timespec pause = {0, (long)wait};
+    while (nanosleep(&pause, &pause) != 0 && errno == EINTR)
+        ;
+    struct stat later;
+    return fstat(fd, &later) == 0 && same_version(read_version, &later);
+}
+
+/* Reads the whole file. Refuses an empty one and one that changed while it
+ * was read or just after: a handler rewritten in place (truncate, then write)
+ * is empty or cut short for a moment, and both would compile to a handler
+ * that filters nothing. Renaming a new file into place never shows either. */
 static char *read_file(const char *path, size_t *len, char *err, size_t errlen)
 {
-    FILE *f = fopen(path, "rb");
-    if (f == NULL) {
-        snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK); /* a FIFO must not hang a reload */
+    struct stat before, after;
+    if (fd < 0 || fstat(fd, &before) != 0 || !S_ISREG(before.st_mode)) {
+        snprintf(err, errlen, "%s: cannot open: %s", path, fd < 0 ? strerror(errno) : "not a regular file");
+        if (fd >= 0)
+            close(fd);
         return NULL;
     }
-    size_t cap = 4096, n = 0;
+    size_t cap = (size_t)before.st_size + 1, n = 0;
     char *buf = pm_malloc(cap);
-    size_t got;
-    while ((got = fread(buf + n, 1, cap - n, f)) > 0) {
-        n += got;
+    ssize_t got;
+    while ((got = read(fd, buf + n, cap - n)) > 0 || (got < 0 && errno == EINTR)) {
+        n += got > 0 ? (size_t)got : 0;
         if (n == cap)
             buf = pm_realloc(buf, cap *= 2);
     }
-    int bad = ferror(f);
-    fclose(f);
-    if (bad) {
-        snprintf(err, errlen, "%s: read error", path);
-        free(buf);
-        return NULL;
+    int bad = got < 0 || fstat(fd, &after) != 0;
+    int unchanged = !bad && same_version(&before, &after) && n == (size_t)after.st_size && settled(fd, &after);
+    close(fd);
+    if (bad)
+        snprintf(err, errlen, "%s: read error: %s", path, strerror(errno));
+    else if (!unchanged)
+        snprintf(err, errlen, "%s: changed while it was read; not loaded (write a new file and rename it into place)",
+                 path);
+    else if (n == 0)
+        snprintf(err, errlen, "%s: is empty; not loaded (if it was being rewritten, write a new file and rename it "
+                 "into place)", path);
+    else {
+        *len = n;
+        return buf;
     }
-    *len = n;
-    return buf;
+    free(buf);
+    return NULL;
 }
 
 /* Methods whose value arrives with one phase's command or macros. A handler

@@ -27,7 +27,8 @@ typedef struct pm_scripts {
 } pm_scripts_t;
 
 /* Compiles every library and handler named in cfg. Returns NULL and fills err with
- * "FILE:LINE: message" on the first error. */
+ * "FILE:LINE: message" on the first error. An empty file, or one that changed
+ * while it was read (rewritten in place), is an error too. */
 pm_scripts_t *pm_scripts_compile(const pm_config_t *cfg, char *err, size_t errlen);
 pm_scripts_t *pm_scripts_free(pm_scripts_t *s);
 
