@@ -11,6 +11,7 @@
 
 #include <arpa/inet.h>
 #include <libmilter/mfapi.h>
+#include <libmilter/mfdef.h>
 #include <netinet/in.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -22,6 +23,7 @@
 #include "core/alloc.h"
 #include "core/log.h"
 #include "milter/actions.h"
+#include "milter/milter_input.h"
 #include "milter/session.h"
 #include "ruby/runner.h"
 #include "ruby/runtime.h"
@@ -32,42 +34,72 @@ static atomic_int open_messages; /* sessions between MAIL FROM and end of messag
 static atomic_int live_sessions; /* sessions that exist now, against max_sessions */
 static atomic_int draining;      /* stopping: new sessions and messages get tempfail */
 
-/* What was negotiated on each MTA connection, by fd. A session normally
- * starts at negotiation; after QUIT_NC the MTA reuses the connection for a new
- * session without negotiating again, and the flags must carry over. */
+/* What was negotiated on each MTA connection, by fd, and the generation whose
+ * handlers it was negotiated for. A session normally starts at negotiation;
+ * after QUIT_NC the MTA reuses the connection for a new session without
+ * negotiating again, so that session must run the same generation: a newer
+ * one (after a reload) could need phases or replies the MTA was told it will
+ * not get, and a reject would go out as "no reply". The entry holds a
+ * reference to its generation until the connection ends for good. Only the
+ * worker serving the fd (or libmilter's controller closing it) touches it. */
 #define NEGOTIATED_FDS 65536
 static struct {
+    pm_runtime_t *rt; /* NULL: nothing carried over */
     unsigned no_reply;
-    unsigned char offers_skip, set;
+    unsigned char offers_skip;
 } negotiated[NEGOTIATED_FDS];
+
+static int fd_tracked(int fd)
+{
+    return fd >= 0 && fd < NEGOTIATED_FDS;
+}
+
+static void negotiated_forget(int fd)
+{
+    if (fd_tracked(fd) && negotiated[fd].rt) {
+        pm_runtime_release(negotiated[fd].rt);
+        negotiated[fd].rt = NULL;
+    }
+}
 
 static void negotiated_save(const pm_session_t *s)
 {
-    if (s->fd >= 0 && s->fd < NEGOTIATED_FDS) {
-        negotiated[s->fd].no_reply = s->no_reply;
-        negotiated[s->fd].offers_skip = (unsigned char)s->mta_offers_skip;
-        negotiated[s->fd].set = 1;
-    }
+    if (!fd_tracked(s->fd))
+        return;
+    negotiated_forget(s->fd);
+    negotiated[s->fd].rt = pm_runtime_retain(s->rt);
+    negotiated[s->fd].no_reply = s->no_reply;
+    negotiated[s->fd].offers_skip = (unsigned char)s->mta_offers_skip;
+}
+
+/* The generation for a new session on fd: the one negotiated on the
+ * connection, else the current one. A reference is taken either way. */
+static pm_runtime_t *runtime_for(int fd)
+{
+    if (fd_tracked(fd) && negotiated[fd].rt)
+        return pm_runtime_retain(negotiated[fd].rt);
+    return pm_runtime_acquire();
 }
 
 static void negotiated_restore(pm_session_t *s)
 {
-    if (s->fd >= 0 && s->fd < NEGOTIATED_FDS && negotiated[s->fd].set) {
+    if (fd_tracked(s->fd) && negotiated[s->fd].rt) {
         s->no_reply = negotiated[s->fd].no_reply;
         s->mta_offers_skip = negotiated[s->fd].offers_skip;
     }
 }
 
-/* The session of ctx, made on first use with the current configuration
- * generation, which it keeps until close (see runtime.h). */
+/* The session of ctx, made on first use with the connection's configuration
+ * generation (runtime_for), which it keeps until close (see runtime.h). */
 static pm_session_t *session_of(SMFICTX *ctx)
 {
     pm_session_t *s = smfi_getpriv(ctx);
     if (s == NULL) {
-        pm_runtime_t *rt = pm_runtime_acquire();
+        int fd = pm_current_mta_fd();
+        pm_runtime_t *rt = runtime_for(fd);
         s = pm_session_new(rt->cfg);
         s->rt = rt;
-        s->fd = pm_current_mta_fd();
+        s->fd = fd;
         negotiated_restore(s);
         smfi_setpriv(ctx, s);
         if (atomic_fetch_add(&live_sessions, 1) >= rt->cfg->max_sessions) {
@@ -229,6 +261,7 @@ static const struct {
 static sfsistat on_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1, unsigned long f2, unsigned long f3,
                              unsigned long *pf0, unsigned long *pf1, unsigned long *pf2, unsigned long *pf3)
 {
+    negotiated_forget(pm_current_mta_fd()); /* a new connection: the current generation */
     pm_session_t *s = session_of(ctx);
     const pm_runtime_t *rt = s->rt;
     unsigned facts = rt->cfg->mruby_handler ? rt->scripts->facts_needed : 0;
@@ -420,6 +453,10 @@ static sfsistat on_close(SMFICTX *ctx)
         pm_call_t call = {0};
         run(ctx, PM_PHASE_CLOSE, &call);
     }
+    /* QUIT_NC: the connection carries on with a new session and what was
+     * negotiated on it; anything else ends it. */
+    if (!(pm_current_mta_fd() == s->fd && pm_current_mta_command() == SMFIC_QUIT_NC))
+        negotiated_forget(s->fd);
     pm_runtime_t *rt = s->rt;
     message_over(s);
     pm_session_free(s);
@@ -429,20 +466,26 @@ static sfsistat on_close(SMFICTX *ctx)
     return SMFIS_CONTINUE;
 }
 
+/* Messages a stop still waits for: a handler the watchdog gave up on inside
+ * a message holds that message open for ever; one stuck outside any message
+ * holds none. */
+static int messages_to_wait_for(void)
+{
+    return atomic_load(&open_messages) - pm_watchdog_stuck_in_messages();
+}
+
 void pm_milter_drain(int grace_seconds)
 {
     atomic_store(&draining, 1);
-    if (atomic_load(&open_messages) > 0)
-        pm_notice("waiting up to %d s for %d message(s) in progress", grace_seconds, atomic_load(&open_messages));
-    /* A handler the watchdog gave up on holds its message open for ever. */
-    for (int waited = 0; (atomic_load(&in_flight) > pm_watchdog_stuck() ||
-                          atomic_load(&open_messages) > pm_watchdog_stuck()) &&
+    if (messages_to_wait_for() > 0)
+        pm_notice("waiting up to %d s for %d message(s) in progress", grace_seconds, messages_to_wait_for());
+    for (int waited = 0; (atomic_load(&in_flight) > pm_watchdog_stuck() || messages_to_wait_for() > 0) &&
                          waited < grace_seconds * 100;
          waited++)
         usleep(10000);
-    if (atomic_load(&open_messages) > pm_watchdog_stuck())
+    if (messages_to_wait_for() > 0)
         pm_warn("stopping with %d message(s) unfinished after %d s; their MTAs will retry them",
-                atomic_load(&open_messages), grace_seconds);
+                messages_to_wait_for(), grace_seconds);
 }
 
 int pm_milter_run(const pm_config_t *cfg, int listen_fd)
