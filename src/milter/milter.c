@@ -16,6 +16,7 @@
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -23,6 +24,7 @@
 #include "core/alloc.h"
 #include "core/log.h"
 #include "milter/actions.h"
+#include "milter/milter_accept.h"
 #include "milter/milter_input.h"
 #include "milter/session.h"
 #include "ruby/runner.h"
@@ -33,6 +35,11 @@ static atomic_int in_flight;     /* callbacks running now; shutdown waits for 0 
 static atomic_int open_messages; /* sessions between MAIL FROM and end of message */
 static atomic_int live_sessions; /* sessions that exist now, against max_sessions */
 static atomic_int draining;      /* stopping: new sessions and messages get tempfail */
+static int fd_session_cap = 1 << 30; /* sessions the open-file limit leaves room for (fit_fd_limit) */
+
+/* Descriptors kept back from sessions: listener, log, libmilter's pipes,
+ * handler files and sockets. */
+#define FDS_BESIDES_SESSIONS 32
 
 /* What was negotiated on each MTA connection, by fd, and the generation whose
  * handlers it was negotiated for. A session normally starts at negotiation;
@@ -102,9 +109,11 @@ static pm_session_t *session_of(SMFICTX *ctx)
         s->fd = fd;
         negotiated_restore(s);
         smfi_setpriv(ctx, s);
-        if (atomic_fetch_add(&live_sessions, 1) >= rt->cfg->max_sessions) {
+        int limit = rt->cfg->max_sessions < fd_session_cap ? rt->cfg->max_sessions : fd_session_cap;
+        if (atomic_fetch_add(&live_sessions, 1) >= limit) {
             s->refused = 1;
-            pm_warn("session %lu: max_sessions (%d) reached: answering tempfail", s->id, rt->cfg->max_sessions);
+            pm_warn("session %lu: max_sessions (%d%s) reached: answering tempfail", s->id, limit,
+                    limit < rt->cfg->max_sessions ? ", lowered to fit the open-file limit" : "");
         } else if (atomic_load(&draining)) {
             s->refused = 1;
             pm_info("session %lu: stopping: answering tempfail", s->id);
@@ -488,8 +497,37 @@ void pm_milter_drain(int grace_seconds)
                 messages_to_wait_for(), grace_seconds);
 }
 
+/* One descriptor per MTA connection: raise the soft open-file limit towards
+ * what max_sessions needs (up to the hard limit), else serve fewer sessions
+ * and say so. */
+static void fit_fd_limit(int max_sessions)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+        return;
+    rlim_t want = (rlim_t)max_sessions + FDS_BESIDES_SESSIONS;
+    if (rl.rlim_cur < want) {
+        rlim_t old = rl.rlim_cur;
+        rl.rlim_cur = rl.rlim_max != RLIM_INFINITY && rl.rlim_max < want ? rl.rlim_max : want;
+        if (rl.rlim_cur > old && setrlimit(RLIMIT_NOFILE, &rl) == 0)
+            pm_info("raised the open-file limit from %llu to %llu for max_sessions (%d)", (unsigned long long)old,
+                    (unsigned long long)rl.rlim_cur, max_sessions);
+        else
+            rl.rlim_cur = old;
+    }
+    if (rl.rlim_cur < want) {
+        long cap = (long)rl.rlim_cur - FDS_BESIDES_SESSIONS;
+        fd_session_cap = cap > 1 ? (int)cap : 1;
+        pm_warn("the open-file limit (%llu, hard %llu) leaves room for %d sessions, not max_sessions (%d): beyond "
+                "that, new sessions get tempfail; raise LimitNOFILE= (systemd) or ulimit -n",
+                (unsigned long long)rl.rlim_cur, (unsigned long long)rl.rlim_max, fd_session_cap, max_sessions);
+    }
+}
+
 int pm_milter_run(const pm_config_t *cfg, int listen_fd)
 {
+    fit_fd_limit(cfg->max_sessions);
+    pm_accept_guard(listen_fd);
     struct smfiDesc desc = {
         .xxfi_name = cfg->name,
         .xxfi_version = SMFI_VERSION,
