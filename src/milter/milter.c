@@ -384,18 +384,39 @@ static sfsistat on_data(SMFICTX *ctx)
     return run(ctx, PM_PHASE_DATA, &call);
 }
 
+/* What a limit means for the message, for the log line. */
+static const char *limit_effect(const char *limit)
+{
+    if (strcmp(limit, "max_body_size") == 0)
+        return "the rest of the body is not kept for Session#body";
+    if (strcmp(limit, "max_input_memory") == 0)
+        return "what all sessions keep is at its bound: the rest of this message's headers and body is not kept "
+               "for Session#headers and Session#body";
+    return "further headers are not kept for Session#headers";
+}
+
+static long limit_value(const pm_config_t *cfg, const char *limit)
+{
+    if (strcmp(limit, "max_headers") == 0)
+        return cfg->max_headers;
+    if (strcmp(limit, "max_header_bytes") == 0)
+        return cfg->max_header_bytes;
+    if (strcmp(limit, "max_body_size") == 0)
+        return cfg->max_body_size;
+    return cfg->max_input_memory; /* MiB */
+}
+
+static void keep_limited(pm_session_t *s, const char *limit)
+{
+    if (limit)
+        limit_reached(s, limit, limit_value(s->rt->cfg, limit), limit_effect(limit));
+}
+
 static sfsistat on_header(SMFICTX *ctx, char *name, char *value)
 {
     pm_session_t *s = session_of(ctx);
     s->message_size += strlen(name) + strlen(value) + 4; /* "Name: value\r\n" */
-    if (s->n_headers < (size_t)s->rt->cfg->max_headers) {
-        s->headers = pm_realloc(s->headers, (s->n_headers + 1) * sizeof *s->headers);
-        s->headers[s->n_headers].name = pm_strdup(name);
-        s->headers[s->n_headers].value = pm_strdup(value);
-        s->n_headers++;
-    } else {
-        limit_reached(s, "max_headers", s->rt->cfg->max_headers, "further headers are not kept for Session#headers");
-    }
+    keep_limited(s, pm_session_keep_header(s, s->rt->cfg, name, value));
     pm_call_t call = {.header_name = name, .header_value = value};
     return run(ctx, PM_PHASE_HEADER, &call);
 }
@@ -410,8 +431,8 @@ static sfsistat on_body(SMFICTX *ctx, unsigned char *chunk, size_t len)
 {
     pm_session_t *s = session_of(ctx);
     s->message_size += len;
-    if (s->rt->scripts->keeps_body && pm_buf_append(&s->body, chunk, len) < len)
-        limit_reached(s, "max_body_size", s->rt->cfg->max_body_size, "the rest of the body is not kept for Session#body");
+    if (s->rt->scripts->keeps_body)
+        keep_limited(s, pm_session_keep_body(s, s->rt->cfg, chunk, len));
     pm_call_t call = {.body_chunk = chunk, .body_len = len};
     return run(ctx, PM_PHASE_BODY, &call);
 }
