@@ -1,5 +1,6 @@
 /* config_toml: libtomlplusplus behind a C interface (see config_toml.h).
- * Exceptions never leave this file. */
+ * Exceptions never leave this file. Threads: any (config loads happen in
+ * main at start, and in a reload thread). */
 #include "core/config_toml.h"
 
 #include <cerrno>
@@ -181,7 +182,9 @@ static int wait_bounded(pid_t pid, int *status)
  * inputs trip them (found by test/fuzz): the process would abort. So the text
  * is parsed once in a child process first; only if that child lives is it
  * parsed here. One fork per config load: start-up, -t and reload only. The
- * child is bounded (wait_bounded), so a reload cannot hang on it. */
+ * child is bounded (wait_bounded), so a reload cannot hang on it. Redefining
+ * TOML_ASSERT to throw would not do instead: some of the functions that
+ * assert are noexcept (go_back, step_back), where a throw terminates. */
 static bool parser_survives(std::string_view text, char *err, size_t errlen)
 {
     pid_t pid = fork();
