@@ -11,6 +11,7 @@ PM_OUT=$D/out; PM_ERR=$D/err
 PM_PID=$!
 on_exit "kill -9 $PM_PID"
 wait_for _listening "unix:$SOCK" "$CONF" || fail "fd_limit: start" "$(cat "$PM_ERR")"
+wait_for grep -q 'open-file limit' "$PM_ERR"
 log_has "fd_limit: a hard limit below what max_sessions needs is logged, with the sessions it leaves room for" \
     'open-file limit \(64, hard 64\) leaves room for 32 sessions, not max_sessions \(10000\)'
 got=$(python3 - "$SOCK" "$PM_PID" <<'PY'
@@ -64,6 +65,7 @@ PM_OUT=$D/out; PM_ERR=$D/err
 PM_PID=$!
 on_exit "kill -9 $PM_PID"
 wait_for _listening "unix:$SOCK" "$CONF" || fail "fd_raise: start" "$(cat "$PM_ERR")"
+wait_for grep -q 'raised the open-file limit' "$PM_ERR"
 log_has "fd_raise: the soft open-file limit is raised for max_sessions, and logged" \
     'raised the open-file limit from 64 to 232 for max_sessions \(200\)'
 limit=$(awk '/Max open files/ {print $4}' "/proc/$PM_PID/limits")

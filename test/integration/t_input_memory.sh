@@ -43,9 +43,15 @@ after = rss_mb(sys.argv[2])
 print("verdicts=%s one=%s grew=%s (RSS MB: before %d, after the flood %d, after closing %d)" % (verdicts, one, "small" if after - before < 40 else "%d MB" % (after - before), before, flood, after))
 PY
 )
-case "$got" in "verdicts=cccccccccccccccc one=c grew=small "*) true ;; *) false ;; esac &&
-    pass "input_memory: 16 x 9.75 MB of headers: every message passes, RSS stays within 40 MB of the start after they close ($got)" ||
-    fail "input_memory: 16 x 9.75 MB of headers: every message passes, RSS stays within 40 MB after they close" "$got"
+case "$got" in "verdicts=cccccccccccccccc one=c "*) pass "input_memory: 16 x 9.75 MB of headers: every message passes" ;;
+    *) fail "input_memory: 16 x 9.75 MB of headers: every message passes" "$got" ;; esac
+# ASan's allocator keeps freed memory in quarantine and ignores malloc_trim: RSS says nothing there.
+if ldd "$PMILTER" 2>/dev/null | grep -q libasan; then
+    echo "SKIP: input_memory: RSS check (AddressSanitizer build): $got"
+else
+    case "$got" in *" grew=small "*) pass "input_memory: RSS stays within 40 MB of the start after they close ($got)" ;;
+        *) fail "input_memory: RSS stays within 40 MB of the start after they close" "$got" ;; esac
+fi
 log_has "input_memory: the process-wide bound is logged" 'max_input_memory \(8\) reached: what all sessions keep is at its bound'
 log_has "input_memory: the per-message bound is logged" 'max_header_bytes \(4194304\) reached: further headers are not kept for Session#headers'
 kept=$(grep -o 'eom kept [0-9]*' "$PM_OUT" | awk '{print $3}' | sort -n | tail -1)
