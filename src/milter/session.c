@@ -1,13 +1,12 @@
 /* session: allocation, what a message may keep, and per-message reset of
  * pm_session_t. Threads: the worker serving the session; the process-wide
- * byte count and the trim clock are atomic. */
+ * byte count and the trim flags are atomic. */
 #include "milter/session.h"
 
 #include <malloc.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "core/alloc.h"
 
@@ -61,30 +60,20 @@ const char *pm_session_keep_body(pm_session_t *s, const pm_config_t *cfg, const 
 }
 
 /* After a big message, malloc_trim gives the freed pages back (glibc keeps
- * them otherwise: 364 MB stayed after a header flood). At most every 100 ms;
- * a trim put off then happens when the next message or session ends. */
+ * them otherwise: 364 MB stayed after a header flood). One trim at a time; a
+ * big message that ends while one runs gets another right after it, so the
+ * last one to end is always followed by a trim. */
 #define TRIM_AFTER_BYTES (1u << 20)
-static atomic_int trim_pending;
-static atomic_llong last_trim_ms;
+static atomic_int trim_wanted, trimming;
 
-static long long now_ms(void)
+static void trim_after_big_message(void)
 {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
-}
-
-static void trim_if_due(int big_message_ended)
-{
-    if (big_message_ended)
-        atomic_store(&trim_pending, 1);
-    if (!atomic_load(&trim_pending))
-        return;
-    long long now = now_ms(), last = atomic_load(&last_trim_ms);
-    if (now - last < 100 || !atomic_compare_exchange_strong(&last_trim_ms, &last, now))
-        return;
-    atomic_store(&trim_pending, 0);
-    malloc_trim(0);
+    atomic_store(&trim_wanted, 1);
+    while (atomic_load(&trim_wanted) && !atomic_exchange(&trimming, 1)) {
+        atomic_store(&trim_wanted, 0);
+        malloc_trim(0);
+        atomic_store(&trimming, 0);
+    }
 }
 
 pm_session_t *pm_session_new(const pm_config_t *cfg)
@@ -150,7 +139,8 @@ void pm_session_end_message(pm_session_t *s)
     s->n_headers = 0;
     pm_buf_reset(&s->body);
     atomic_fetch_sub(&input_bytes, s->kept_bytes);
-    trim_if_due(s->kept_bytes >= TRIM_AFTER_BYTES);
+    if (s->kept_bytes >= TRIM_AFTER_BYTES)
+        trim_after_big_message();
     s->kept_bytes = 0;
     s->header_bytes = 0;
     s->message_size = 0;
