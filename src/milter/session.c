@@ -25,15 +25,25 @@ static int take_input_bytes(size_t n, const pm_config_t *cfg)
     return 1;
 }
 
-const char *pm_session_keep_header(pm_session_t *s, const pm_config_t *cfg, const char *name, const char *value)
+/* The limit a header would pass, if any. */
+static const char *header_over_limit(const pm_session_t *s, const pm_config_t *cfg, size_t size)
 {
-    size_t size = strlen(name) + strlen(value) + 2;
     if (s->n_headers >= (size_t)cfg->max_headers)
         return "max_headers";
     if (s->header_bytes + size > (size_t)cfg->max_header_bytes)
         return "max_header_bytes";
     if (!take_input_bytes(size, cfg))
         return "max_input_memory";
+    return NULL;
+}
+
+/* Once a limit stops them, no later header is kept either: Session#headers
+ * is a prefix of the message's headers, never one with a gap. */
+const char *pm_session_keep_header(pm_session_t *s, const pm_config_t *cfg, const char *name, const char *value)
+{
+    size_t size = strlen(name) + strlen(value) + 2;
+    if (s->header_limit || (s->header_limit = header_over_limit(s, cfg, size)) != NULL)
+        return s->header_limit;
     s->headers = pm_realloc(s->headers, (s->n_headers + 1) * sizeof *s->headers);
     s->headers[s->n_headers].name = pm_strdup(name);
     s->headers[s->n_headers].value = pm_strdup(value);
@@ -43,12 +53,15 @@ const char *pm_session_keep_header(pm_session_t *s, const pm_config_t *cfg, cons
     return NULL;
 }
 
+/* Likewise the body: once cut, nothing more is kept (body_truncated?). */
 const char *pm_session_keep_body(pm_session_t *s, const pm_config_t *cfg, const void *chunk, size_t len)
 {
+    if (s->body.truncated)
+        return "max_body_size";
     size_t room = s->body.limit > s->body.len ? s->body.limit - s->body.len : 0;
     size_t want = len < room ? len : room;
     if (want > 0 && !take_input_bytes(want, cfg)) {
-        s->body.truncated = 1; /* body_truncated? must tell */
+        s->body.truncated = 1;
         return "max_input_memory";
     }
     s->kept_bytes += pm_buf_append(&s->body, chunk, want);
@@ -143,6 +156,7 @@ void pm_session_end_message(pm_session_t *s)
         trim_after_big_message();
     s->kept_bytes = 0;
     s->header_bytes = 0;
+    s->header_limit = NULL;
     s->message_size = 0;
     s->limit_logged = 0;
     s->message_refused = 0;

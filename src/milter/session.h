@@ -49,6 +49,7 @@ typedef struct pm_session {
     size_t n_headers;
     pm_buf_t body;        /* body bytes, at most max_body_size */
     size_t header_bytes;  /* bytes of the kept headers, at most max_header_bytes */
+    const char *header_limit; /* the limit that stopped keeping headers; none kept after it */
     size_t kept_bytes;    /* headers and body kept, counted in the process-wide total */
     size_t message_size;  /* header and body bytes seen, kept or not */
     int limit_logged;     /* a limit warning was logged for this message */

@@ -18,8 +18,8 @@ def start(sock):
     s.sendall(frame(b"M", b"<a@x>\0"))
     if not steps & NR_MAIL: reply(s)
     return s, steps
-def header(s, steps, i):
-    s.sendall(frame(b"L", b"X-Flood-%d\0" % i + value + b"\0"))
+def header(s, steps, i, v=value):
+    s.sendall(frame(b"L", b"X-Flood-%d\0" % i + v + b"\0"))
     if not steps & NR_HDR: reply(s)
 def finish(s):
     s.sendall(frame(b"E")); r = letter(s)
@@ -34,13 +34,16 @@ flood = rss_mb(sys.argv[2])
 # One message over max_header_bytes (4 MiB) alone.
 s, steps = start(sys.argv[1])
 for i in range(80): header(s, steps, i)
+header(s, steps, 80, b"small")  # would fit under max_header_bytes, after dropped ones
 one = finish(s)
 import time; time.sleep(0.3)
 after = rss_mb(sys.argv[2])
 print("verdicts=%s one=%s grew=%s (RSS MB: before %d, after the flood %d, after closing %d)" % (verdicts, one, "small" if after - before < 30 else "%d MB" % (after - before), before, flood, after))
 PY
 new_site input_memory 'min_worker = 1' 'max_header_bytes = 4194304' 'max_input_memory = 8' 'max_headers = 100000'
-handler eom 'puts "eom kept #{Pmilter::Session.new.headers.size}"'
+handler eom 'h = Pmilter::Session.new.headers
+puts "eom kept #{h.size}"
+puts "eom gap" unless h.each_with_index.all? { |(name, _), i| name == "X-Flood-#{i}" }'
 start_pmilter "$CONF" || fail "input_memory: start" "$(cat "$PM_ERR")"
 got=$(python3 "$T/flood.py" "$SOCK" "$PM_PID")
 case "$got" in "verdicts=cccccccccccccccc one=c "*) pass "input_memory: 16 x 5.2 MB of headers: every message passes" ;;
@@ -57,6 +60,8 @@ log_has "input_memory: the per-message bound is logged" 'max_header_bytes \(4194
 kept=$(grep -o 'eom kept [0-9]*' "$PM_OUT" | awk '{print $3}' | sort -n | tail -1)
 [ -n "$kept" ] && [ "$kept" -le 65 ] && pass "input_memory: no message kept more than 4 MiB of headers ($kept headers)" ||
     fail "input_memory: no message kept more than 4 MiB of headers" "max kept: $kept"
+if grep -q 'eom gap' "$PM_OUT"; then fail "input_memory: the headers kept are the first ones, without a gap" "a message kept a later header after dropping one"
+else pass "input_memory: the headers kept are the first ones, without a gap"; fi
 stop_clean "input_memory"
 
 # Without the bounds biting (everything kept), the memory still goes back to
