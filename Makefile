@@ -8,9 +8,10 @@ SAN      ?=
 CFLAGS   += -std=c11 -D_GNU_SOURCE -Isrc $(OPT) -g -Wall -Wextra -Wshadow -Wformat=2 -Wno-unused-parameter $(SAN)
 CXXFLAGS += -std=c++17 -Isrc $(OPT) -g -Wall -Wextra $(SAN)
 # libmilter statically, so that --wrap can reach into it: sigwait (prompt shutdown, src/core/signals.c)
-# and mi_rd_cmd (input repair, src/milter/milter_input.c).
+# mi_rd_cmd (input repair, src/milter/milter_input.c) and accept (no spin on EMFILE,
+# src/milter/milter_accept.c).
 LDLIBS   += -l:libmilter.a -lmruby -lonig -lm -lpthread -lstdc++
-WRAP_FLAGS := -Wl,--wrap=sigwait -Wl,--wrap=mi_rd_cmd
+WRAP_FLAGS := -Wl,--wrap=sigwait -Wl,--wrap=mi_rd_cmd -Wl,--wrap=accept
 LDFLAGS  += $(WRAP_FLAGS) $(SAN)
 
 BUILD    ?= build/default

@@ -49,6 +49,8 @@ static const key_spec_t server_keys[] = {
     {"name", K_STRING, F(name), 0, 0},
     {"max_body_size", K_INT, F(max_body_size), 0, 1 << 30},
     {"max_headers", K_INT, F(max_headers), 0, 100000},
+    {"max_header_bytes", K_INT, F(max_header_bytes), 0, 1 << 30},
+    {"max_input_memory", K_INT, F(max_input_memory), 1, 1 << 20},
     {"max_recipients", K_INT, F(max_recipients), 0, 100000},
     {"macros", K_MACROS, F(macros), 0, 0},
     {"max_sessions", K_INT, F(max_sessions), 1, 1000000},
@@ -415,6 +417,8 @@ static void set_defaults(pm_config_t *cfg)
     cfg->handler_error = SMFIS_TEMPFAIL;
     cfg->max_body_size = 10 * 1024 * 1024;
     cfg->max_headers = 1000;
+    cfg->max_header_bytes = 1024 * 1024;
+    cfg->max_input_memory = 256;
     cfg->max_recipients = 1000;
     cfg->max_sessions = 10000;
     cfg->handler_timeout = 10;

@@ -39,6 +39,8 @@ typedef struct pm_config {
     int handler_error;  /* SMFIS_* verdict when a handler raises */
     int max_body_size;  /* bytes of body kept per message for Session#body */
     int max_headers;    /* headers kept per message for Session#headers */
+    int max_header_bytes; /* bytes of those headers kept per message */
+    int max_input_memory; /* MiB of headers and bodies all sessions together keep */
     int max_recipients; /* recipients kept per message for envelope_to_all */
     int max_sessions;   /* MTA connections served at once; beyond, new ones get tempfail */
     int handler_timeout;  /* seconds a handler may run before the MTA connection is cut */

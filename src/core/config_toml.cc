@@ -1,8 +1,11 @@
 /* config_toml: libtomlplusplus behind a C interface (see config_toml.h).
- * Exceptions never leave this file. */
+ * Exceptions never leave this file. Threads: any (config loads happen in
+ * main at start, and in a reload thread). */
 #include "core/config_toml.h"
 
 #include <cerrno>
+#include <csignal>
+#include <ctime>
 #include <fcntl.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -13,6 +16,10 @@
 #include <sstream>
 #include <stdexcept>
 #include <toml++/toml.h>
+
+extern "C" {
+#include "core/log.h"
+}
 
 static char *dup_string(std::string_view s)
 {
@@ -149,10 +156,35 @@ static bool precheck(std::string_view t, char *err, size_t errlen)
     return true;
 }
 
+/* How long the pre-check child may take. It only parses a small text; it can
+ * hang only on a lock another thread held at fork (reload forks a
+ * multithreaded process), which says nothing about the text. */
+static const int precheck_child_seconds = 5;
+
+/* Waits for the child up to precheck_child_seconds; kills it after that.
+ * 1 if it exited, 0 if it had to be killed. */
+static int wait_bounded(pid_t pid, int *status)
+{
+    for (int waited_ms = 0; waited_ms < precheck_child_seconds * 1000; waited_ms += 10) {
+        pid_t got = waitpid(pid, status, WNOHANG);
+        if (got == pid || (got < 0 && errno != EINTR))
+            return 1;
+        struct timespec tick = {0, 10 * 1000 * 1000};
+        nanosleep(&tick, nullptr);
+    }
+    kill(pid, SIGKILL);
+    while (waitpid(pid, status, 0) < 0 && errno == EINTR)
+        ;
+    return 0;
+}
+
 /* toml++ 3.3 checks internal preconditions with assert(), and some malformed
  * inputs trip them (found by test/fuzz): the process would abort. So the text
  * is parsed once in a child process first; only if that child lives is it
- * parsed here. One fork per config load: start-up, -t and reload only. */
+ * parsed here. One fork per config load: start-up, -t and reload only. The
+ * child is bounded (wait_bounded), so a reload cannot hang on it. Redefining
+ * TOML_ASSERT to throw would not do instead: some of the functions that
+ * assert are noexcept (go_back, step_back), where a throw terminates. */
 static bool parser_survives(std::string_view text, char *err, size_t errlen)
 {
     pid_t pid = fork();
@@ -169,8 +201,11 @@ static bool parser_survives(std::string_view text, char *err, size_t errlen)
         _exit(0);
     }
     int status = 0;
-    while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-        ;
+    if (!wait_bounded(pid, &status)) {
+        pm_warn("the TOML pre-check process did not finish in %d s and was killed; parsing without it",
+                precheck_child_seconds);
+        return true;
+    }
     if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
         return true;
     std::snprintf(err, errlen, "0:0: malformed TOML (the parser stopped on an internal check)");

@@ -1,6 +1,6 @@
 /* main: command line, then load config -> compile handlers -> VM pool ->
  * postconfig handler -> listen -> serve -> master_exit handler. Nothing else.
- * SIGUSR1 reloads the configuration (runtime.c). Exit status: 0 clean stop, 78 (EX_CONFIG) bad config or handler, 1 other
+ * SIGUSR1 and SIGHUP reload the configuration (runtime.c). Exit status: 0 clean stop, 78 (EX_CONFIG) bad config or handler, 1 other
  * start-up failures (e.g. the socket is taken). */
 #include <libmilter/mfapi.h>
 #include <malloc.h>
@@ -60,6 +60,8 @@ int main(int argc, char **argv)
         return 64;
     }
     setvbuf(stdout, NULL, _IOLBF, 0); /* handler puts/p: one line at a time */
+    if (!test_only)
+        pm_signals_block(); /* before anything slow: see signals.h */
 
     char err[1024];
     pm_runtime_t *rt = pm_runtime_load(conf_path, err, sizeof err);

@@ -34,9 +34,15 @@ static void *poke_until_done(void *arg)
     return NULL;
 }
 
+/* libmilter's signal thread: SIGHUP reloads (as in Postfix and OpenDKIM)
+ * and libmilter never sees it; TERM and INT stop. */
 int __wrap_sigwait(const sigset_t *set, int *sig)
 {
-    int rc = __real_sigwait(set, sig);
+    int rc;
+    while ((rc = __real_sigwait(set, sig)) == 0 && *sig == SIGHUP && poke_target) {
+        pm_notice("received SIGHUP: reloading");
+        kill(getpid(), SIGUSR1); /* the reload thread takes it; several coalesce */
+    }
     if (rc == 0 && poke_target && !atomic_exchange(&stopping, 1)) {
         pm_notice("received signal %d, stopping", *sig);
         /* Messages in progress finish first: libmilter stops serving every
@@ -47,7 +53,9 @@ int __wrap_sigwait(const sigset_t *set, int *sig)
     return rc;
 }
 
-/* SIGUSR1 is ours alone: libmilter's signal thread waits for HUP/TERM/INT. */
+/* SIGUSR1 is ours alone: libmilter's signal thread waits for HUP/TERM/INT.
+ * pm_runtime_reload is bounded (runtime.h), so a reload that hangs cannot
+ * stop later ones. */
 static void *reload_on_usr1(void *arg)
 {
     (void)arg;
@@ -62,16 +70,8 @@ static void *reload_on_usr1(void *arg)
     return NULL;
 }
 
-void pm_signals_init(const pm_config_t *cfg, const char *conf_path)
+void pm_signals_block(void)
 {
-    poke_cfg.listen = pm_strdup(cfg->listen);
-    poke_cfg.listen_family = cfg->listen_family;
-    poke_cfg.listen_path = cfg->listen_path ? pm_strdup(cfg->listen_path) : NULL;
-    poke_cfg.listen_host = cfg->listen_host ? pm_strdup(cfg->listen_host) : NULL;
-    poke_cfg.listen_port = cfg->listen_port;
-    poke_target = &poke_cfg;
-    reload_path = pm_strdup(conf_path);
-    grace_seconds = cfg->shutdown_grace;
     sigset_t set;
     sigemptyset(&set);
     sigaddset(&set, SIGTERM);
@@ -83,8 +83,23 @@ void pm_signals_init(const pm_config_t *cfg, const char *conf_path)
     signal(SIGPIPE, SIG_IGN);
 }
 
+void pm_signals_init(const pm_config_t *cfg, const char *conf_path)
+{
+    poke_cfg.listen = pm_strdup(cfg->listen);
+    poke_cfg.listen_family = cfg->listen_family;
+    poke_cfg.listen_path = cfg->listen_path ? pm_strdup(cfg->listen_path) : NULL;
+    poke_cfg.listen_host = cfg->listen_host ? pm_strdup(cfg->listen_host) : NULL;
+    poke_cfg.listen_port = cfg->listen_port;
+    poke_target = &poke_cfg;
+    reload_path = pm_strdup(conf_path);
+    grace_seconds = cfg->shutdown_grace;
+}
+
 void pm_signals_start_reload(void)
 {
+    sigset_t pending;
+    if (sigpending(&pending) == 0 && (sigismember(&pending, SIGUSR1) || sigismember(&pending, SIGHUP)))
+        pm_notice("a reload was asked for during start-up: it runs now");
     if (pthread_create(&reloader, NULL, reload_on_usr1, NULL) == 0)
         pthread_detach(reloader);
     else

@@ -11,10 +11,12 @@
 
 #include <arpa/inet.h>
 #include <libmilter/mfapi.h>
+#include <libmilter/mfdef.h>
 #include <netinet/in.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -22,6 +24,8 @@
 #include "core/alloc.h"
 #include "core/log.h"
 #include "milter/actions.h"
+#include "milter/milter_accept.h"
+#include "milter/milter_input.h"
 #include "milter/session.h"
 #include "ruby/runner.h"
 #include "ruby/runtime.h"
@@ -31,48 +35,85 @@ static atomic_int in_flight;     /* callbacks running now; shutdown waits for 0 
 static atomic_int open_messages; /* sessions between MAIL FROM and end of message */
 static atomic_int live_sessions; /* sessions that exist now, against max_sessions */
 static atomic_int draining;      /* stopping: new sessions and messages get tempfail */
+static int fd_session_cap = 1 << 30; /* sessions the open-file limit leaves room for (fit_fd_limit) */
 
-/* What was negotiated on each MTA connection, by fd. A session normally
- * starts at negotiation; after QUIT_NC the MTA reuses the connection for a new
- * session without negotiating again, and the flags must carry over. */
+/* Descriptors kept back from sessions: listener, log, libmilter's pipes,
+ * handler files and sockets. */
+#define FDS_BESIDES_SESSIONS 32
+
+/* What was negotiated on each MTA connection, by fd, and the generation whose
+ * handlers it was negotiated for. A session normally starts at negotiation;
+ * after QUIT_NC the MTA reuses the connection for a new session without
+ * negotiating again, so that session must run the same generation: a newer
+ * one (after a reload) could need phases or replies the MTA was told it will
+ * not get, and a reject would go out as "no reply". The entry holds a
+ * reference to its generation until the connection ends for good. Only the
+ * worker serving the fd (or libmilter's controller closing it) touches it. */
 #define NEGOTIATED_FDS 65536
 static struct {
+    pm_runtime_t *rt; /* NULL: nothing carried over */
     unsigned no_reply;
-    unsigned char offers_skip, set;
+    unsigned char offers_skip;
 } negotiated[NEGOTIATED_FDS];
+
+static int fd_tracked(int fd)
+{
+    return fd >= 0 && fd < NEGOTIATED_FDS;
+}
+
+static void negotiated_forget(int fd)
+{
+    if (fd_tracked(fd) && negotiated[fd].rt) {
+        pm_runtime_release(negotiated[fd].rt);
+        negotiated[fd].rt = NULL;
+    }
+}
 
 static void negotiated_save(const pm_session_t *s)
 {
-    if (s->fd >= 0 && s->fd < NEGOTIATED_FDS) {
-        negotiated[s->fd].no_reply = s->no_reply;
-        negotiated[s->fd].offers_skip = (unsigned char)s->mta_offers_skip;
-        negotiated[s->fd].set = 1;
-    }
+    if (!fd_tracked(s->fd))
+        return;
+    negotiated_forget(s->fd);
+    negotiated[s->fd].rt = pm_runtime_retain(s->rt);
+    negotiated[s->fd].no_reply = s->no_reply;
+    negotiated[s->fd].offers_skip = (unsigned char)s->mta_offers_skip;
+}
+
+/* The generation for a new session on fd: the one negotiated on the
+ * connection, else the current one. A reference is taken either way. */
+static pm_runtime_t *runtime_for(int fd)
+{
+    if (fd_tracked(fd) && negotiated[fd].rt)
+        return pm_runtime_retain(negotiated[fd].rt);
+    return pm_runtime_acquire();
 }
 
 static void negotiated_restore(pm_session_t *s)
 {
-    if (s->fd >= 0 && s->fd < NEGOTIATED_FDS && negotiated[s->fd].set) {
+    if (fd_tracked(s->fd) && negotiated[s->fd].rt) {
         s->no_reply = negotiated[s->fd].no_reply;
         s->mta_offers_skip = negotiated[s->fd].offers_skip;
     }
 }
 
-/* The session of ctx, made on first use with the current configuration
- * generation, which it keeps until close (see runtime.h). */
+/* The session of ctx, made on first use with the connection's configuration
+ * generation (runtime_for), which it keeps until close (see runtime.h). */
 static pm_session_t *session_of(SMFICTX *ctx)
 {
     pm_session_t *s = smfi_getpriv(ctx);
     if (s == NULL) {
-        pm_runtime_t *rt = pm_runtime_acquire();
+        int fd = pm_current_mta_fd();
+        pm_runtime_t *rt = runtime_for(fd);
         s = pm_session_new(rt->cfg);
         s->rt = rt;
-        s->fd = pm_current_mta_fd();
+        s->fd = fd;
         negotiated_restore(s);
         smfi_setpriv(ctx, s);
-        if (atomic_fetch_add(&live_sessions, 1) >= rt->cfg->max_sessions) {
+        int limit = rt->cfg->max_sessions < fd_session_cap ? rt->cfg->max_sessions : fd_session_cap;
+        if (atomic_fetch_add(&live_sessions, 1) >= limit) {
             s->refused = 1;
-            pm_warn("session %lu: max_sessions (%d) reached: answering tempfail", s->id, rt->cfg->max_sessions);
+            pm_warn("session %lu: max_sessions (%d%s) reached: answering tempfail", s->id, limit,
+                    limit < rt->cfg->max_sessions ? ", lowered to fit the open-file limit" : "");
         } else if (atomic_load(&draining)) {
             s->refused = 1;
             pm_info("session %lu: stopping: answering tempfail", s->id);
@@ -229,6 +270,7 @@ static const struct {
 static sfsistat on_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1, unsigned long f2, unsigned long f3,
                              unsigned long *pf0, unsigned long *pf1, unsigned long *pf2, unsigned long *pf3)
 {
+    negotiated_forget(pm_current_mta_fd()); /* a new connection: the current generation */
     pm_session_t *s = session_of(ctx);
     const pm_runtime_t *rt = s->rt;
     unsigned facts = rt->cfg->mruby_handler ? rt->scripts->facts_needed : 0;
@@ -342,18 +384,39 @@ static sfsistat on_data(SMFICTX *ctx)
     return run(ctx, PM_PHASE_DATA, &call);
 }
 
+/* What a limit means for the message, for the log line. */
+static const char *limit_effect(const char *limit)
+{
+    if (strcmp(limit, "max_body_size") == 0)
+        return "the rest of the body is not kept for Session#body";
+    if (strcmp(limit, "max_input_memory") == 0)
+        return "what all sessions keep is at its bound: the rest of this message's headers and body is not kept "
+               "for Session#headers and Session#body";
+    return "further headers are not kept for Session#headers";
+}
+
+static long limit_value(const pm_config_t *cfg, const char *limit)
+{
+    if (strcmp(limit, "max_headers") == 0)
+        return cfg->max_headers;
+    if (strcmp(limit, "max_header_bytes") == 0)
+        return cfg->max_header_bytes;
+    if (strcmp(limit, "max_body_size") == 0)
+        return cfg->max_body_size;
+    return cfg->max_input_memory; /* MiB */
+}
+
+static void keep_limited(pm_session_t *s, const char *limit)
+{
+    if (limit)
+        limit_reached(s, limit, limit_value(s->rt->cfg, limit), limit_effect(limit));
+}
+
 static sfsistat on_header(SMFICTX *ctx, char *name, char *value)
 {
     pm_session_t *s = session_of(ctx);
     s->message_size += strlen(name) + strlen(value) + 4; /* "Name: value\r\n" */
-    if (s->n_headers < (size_t)s->rt->cfg->max_headers) {
-        s->headers = pm_realloc(s->headers, (s->n_headers + 1) * sizeof *s->headers);
-        s->headers[s->n_headers].name = pm_strdup(name);
-        s->headers[s->n_headers].value = pm_strdup(value);
-        s->n_headers++;
-    } else {
-        limit_reached(s, "max_headers", s->rt->cfg->max_headers, "further headers are not kept for Session#headers");
-    }
+    keep_limited(s, pm_session_keep_header(s, s->rt->cfg, name, value));
     pm_call_t call = {.header_name = name, .header_value = value};
     return run(ctx, PM_PHASE_HEADER, &call);
 }
@@ -368,8 +431,8 @@ static sfsistat on_body(SMFICTX *ctx, unsigned char *chunk, size_t len)
 {
     pm_session_t *s = session_of(ctx);
     s->message_size += len;
-    if (s->rt->scripts->keeps_body && pm_buf_append(&s->body, chunk, len) < len)
-        limit_reached(s, "max_body_size", s->rt->cfg->max_body_size, "the rest of the body is not kept for Session#body");
+    if (s->rt->scripts->keeps_body)
+        keep_limited(s, pm_session_keep_body(s, s->rt->cfg, chunk, len));
     pm_call_t call = {.body_chunk = chunk, .body_len = len};
     return run(ctx, PM_PHASE_BODY, &call);
 }
@@ -420,6 +483,10 @@ static sfsistat on_close(SMFICTX *ctx)
         pm_call_t call = {0};
         run(ctx, PM_PHASE_CLOSE, &call);
     }
+    /* QUIT_NC: the connection carries on with a new session and what was
+     * negotiated on it; anything else ends it. */
+    if (!(pm_current_mta_fd() == s->fd && pm_current_mta_command() == SMFIC_QUIT_NC))
+        negotiated_forget(s->fd);
     pm_runtime_t *rt = s->rt;
     message_over(s);
     pm_session_free(s);
@@ -429,24 +496,59 @@ static sfsistat on_close(SMFICTX *ctx)
     return SMFIS_CONTINUE;
 }
 
+/* Messages a stop still waits for: a handler the watchdog gave up on inside
+ * a message holds that message open for ever; one stuck outside any message
+ * holds none. */
+static int messages_to_wait_for(void)
+{
+    return atomic_load(&open_messages) - pm_watchdog_stuck_in_messages();
+}
+
 void pm_milter_drain(int grace_seconds)
 {
     atomic_store(&draining, 1);
-    if (atomic_load(&open_messages) > 0)
-        pm_notice("waiting up to %d s for %d message(s) in progress", grace_seconds, atomic_load(&open_messages));
-    /* A handler the watchdog gave up on holds its message open for ever. */
-    for (int waited = 0; (atomic_load(&in_flight) > pm_watchdog_stuck() ||
-                          atomic_load(&open_messages) > pm_watchdog_stuck()) &&
+    if (messages_to_wait_for() > 0)
+        pm_notice("waiting up to %d s for %d message(s) in progress", grace_seconds, messages_to_wait_for());
+    for (int waited = 0; (atomic_load(&in_flight) > pm_watchdog_stuck() || messages_to_wait_for() > 0) &&
                          waited < grace_seconds * 100;
          waited++)
         usleep(10000);
-    if (atomic_load(&open_messages) > pm_watchdog_stuck())
+    if (messages_to_wait_for() > 0)
         pm_warn("stopping with %d message(s) unfinished after %d s; their MTAs will retry them",
-                atomic_load(&open_messages), grace_seconds);
+                messages_to_wait_for(), grace_seconds);
+}
+
+/* One descriptor per MTA connection: raise the soft open-file limit towards
+ * what max_sessions needs (up to the hard limit), else serve fewer sessions
+ * and say so. */
+static void fit_fd_limit(int max_sessions)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+        return;
+    rlim_t want = (rlim_t)max_sessions + FDS_BESIDES_SESSIONS;
+    if (rl.rlim_cur < want) {
+        rlim_t old = rl.rlim_cur;
+        rl.rlim_cur = rl.rlim_max != RLIM_INFINITY && rl.rlim_max < want ? rl.rlim_max : want;
+        if (rl.rlim_cur > old && setrlimit(RLIMIT_NOFILE, &rl) == 0)
+            pm_info("raised the open-file limit from %llu to %llu for max_sessions (%d)", (unsigned long long)old,
+                    (unsigned long long)rl.rlim_cur, max_sessions);
+        else
+            rl.rlim_cur = old;
+    }
+    if (rl.rlim_cur < want) {
+        long cap = (long)rl.rlim_cur - FDS_BESIDES_SESSIONS;
+        fd_session_cap = cap > 1 ? (int)cap : 1;
+        pm_warn("the open-file limit (%llu, hard %llu) leaves room for %d sessions, not max_sessions (%d): beyond "
+                "that, new sessions get tempfail; raise LimitNOFILE= (systemd) or ulimit -n",
+                (unsigned long long)rl.rlim_cur, (unsigned long long)rl.rlim_max, fd_session_cap, max_sessions);
+    }
 }
 
 int pm_milter_run(const pm_config_t *cfg, int listen_fd)
 {
+    fit_fd_limit(cfg->max_sessions);
+    pm_accept_guard(listen_fd);
     struct smfiDesc desc = {
         .xxfi_name = cfg->name,
         .xxfi_version = SMFI_VERSION,

@@ -8,13 +8,15 @@
  * socket would stop mail for everyone. An empty value is appended instead.
  *
  * It also remembers which connection the calling worker serves, for the
- * watchdog (watchdog.c). */
+ * watchdog (watchdog.c), and the command it read last (milter_input.h).
+ * Threads: libmilter's workers; everything here is per thread. */
 #include <libmilter/mfapi.h>
 #include <libmilter/mfdef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/time.h>
 
+#include "milter/milter_input.h"
 #include "ruby/watchdog.h"
 
 char *__real_mi_rd_cmd(int sd, struct timeval *timeout, char *cmd, size_t *rlen, char *name);
@@ -22,16 +24,23 @@ char *__wrap_mi_rd_cmd(int sd, struct timeval *timeout, char *cmd, size_t *rlen,
 
 /* The connection the calling worker reads from: the one its next callback serves. */
 static _Thread_local int current_fd = -1;
+static _Thread_local int current_command; /* 0 after a failed read */
 
 int pm_current_mta_fd(void)
 {
     return current_fd;
 }
 
+int pm_current_mta_command(void)
+{
+    return current_command;
+}
+
 char *__wrap_mi_rd_cmd(int sd, struct timeval *timeout, char *cmd, size_t *rlen, char *name)
 {
     current_fd = sd;
     char *buf = __real_mi_rd_cmd(sd, timeout, cmd, rlen, name);
+    current_command = buf || *cmd == SMFIC_QUIT || *cmd == SMFIC_QUIT_NC ? *cmd : 0;
     if (buf == NULL || *cmd != SMFIC_MACRO || *rlen < 1)
         return buf;
     /* buf[0] is the command the macros belong to; the strings follow. */

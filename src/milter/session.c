@@ -1,6 +1,9 @@
-/* session: allocation and per-message reset of pm_session_t. */
+/* session: allocation, what a message may keep, and per-message reset of
+ * pm_session_t. Threads: the worker serving the session; the process-wide
+ * byte count and the trim flags are atomic. */
 #include "milter/session.h"
 
+#include <malloc.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,6 +11,83 @@
 #include "core/alloc.h"
 
 static atomic_ulong next_id = 1;
+static atomic_size_t input_bytes; /* headers and bodies all sessions keep now */
+
+/* Takes n bytes from the process-wide budget; 0 if they do not fit. */
+static int take_input_bytes(size_t n, const pm_config_t *cfg)
+{
+    size_t budget = (size_t)cfg->max_input_memory << 20;
+    size_t now = atomic_load(&input_bytes);
+    do {
+        if (now + n > budget)
+            return 0;
+    } while (!atomic_compare_exchange_weak(&input_bytes, &now, now + n));
+    return 1;
+}
+
+/* The limit a header would pass, if any. */
+static const char *header_over_limit(const pm_session_t *s, const pm_config_t *cfg, size_t size)
+{
+    if (s->n_headers >= (size_t)cfg->max_headers)
+        return "max_headers";
+    if (s->header_bytes + size > (size_t)cfg->max_header_bytes)
+        return "max_header_bytes";
+    if (!take_input_bytes(size, cfg))
+        return "max_input_memory";
+    return NULL;
+}
+
+/* Once a limit stops them, no later header is kept either: Session#headers
+ * is a prefix of the message's headers, never one with a gap. */
+const char *pm_session_keep_header(pm_session_t *s, const pm_config_t *cfg, const char *name, const char *value)
+{
+    size_t size = strlen(name) + strlen(value) + 2;
+    if (s->header_limit || (s->header_limit = header_over_limit(s, cfg, size)) != NULL)
+        return s->header_limit;
+    s->headers = pm_realloc(s->headers, (s->n_headers + 1) * sizeof *s->headers);
+    s->headers[s->n_headers].name = pm_strdup(name);
+    s->headers[s->n_headers].value = pm_strdup(value);
+    s->n_headers++;
+    s->header_bytes += size;
+    s->kept_bytes += size;
+    return NULL;
+}
+
+/* Likewise the body: once cut, nothing more is kept (body_truncated?). */
+const char *pm_session_keep_body(pm_session_t *s, const pm_config_t *cfg, const void *chunk, size_t len)
+{
+    if (s->body.truncated)
+        return "max_body_size";
+    size_t room = s->body.limit > s->body.len ? s->body.limit - s->body.len : 0;
+    size_t want = len < room ? len : room;
+    if (want > 0 && !take_input_bytes(want, cfg)) {
+        s->body.truncated = 1;
+        return "max_input_memory";
+    }
+    s->kept_bytes += pm_buf_append(&s->body, chunk, want);
+    if (want < len) {
+        s->body.truncated = 1;
+        return "max_body_size";
+    }
+    return NULL;
+}
+
+/* After a big message, malloc_trim gives the freed pages back (glibc keeps
+ * them otherwise: 364 MB stayed after a header flood). One trim at a time; a
+ * big message that ends while one runs gets another right after it, so the
+ * last one to end is always followed by a trim. */
+#define TRIM_AFTER_BYTES (1u << 20)
+static atomic_int trim_wanted, trimming;
+
+static void trim_after_big_message(void)
+{
+    atomic_store(&trim_wanted, 1);
+    while (atomic_load(&trim_wanted) && !atomic_exchange(&trimming, 1)) {
+        atomic_store(&trim_wanted, 0);
+        malloc_trim(0);
+        atomic_store(&trimming, 0);
+    }
+}
 
 pm_session_t *pm_session_new(const pm_config_t *cfg)
 {
@@ -71,6 +151,12 @@ void pm_session_end_message(pm_session_t *s)
     s->headers = pm_free(s->headers);
     s->n_headers = 0;
     pm_buf_reset(&s->body);
+    atomic_fetch_sub(&input_bytes, s->kept_bytes);
+    if (s->kept_bytes >= TRIM_AFTER_BYTES)
+        trim_after_big_message();
+    s->kept_bytes = 0;
+    s->header_bytes = 0;
+    s->header_limit = NULL;
     s->message_size = 0;
     s->limit_logged = 0;
     s->message_refused = 0;

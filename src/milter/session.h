@@ -3,7 +3,8 @@
  * a connection's callbacks may run on different VMs (DESIGN.md decision 3).
  * Created at negotiation (or the first callback), freed at close. Only the
  * libmilter worker currently serving the connection touches it. Everything
- * kept per message is bounded by the config's max_* limits. */
+ * kept per message is bounded by the config's max_* limits, and what all
+ * sessions keep together by max_input_memory (a process-wide count). */
 #ifndef PM_SESSION_H
 #define PM_SESSION_H
 #include <libmilter/mfapi.h>
@@ -47,6 +48,9 @@ typedef struct pm_session {
     pm_header_t *headers; /* in order, duplicates kept (at most max_headers) */
     size_t n_headers;
     pm_buf_t body;        /* body bytes, at most max_body_size */
+    size_t header_bytes;  /* bytes of the kept headers, at most max_header_bytes */
+    const char *header_limit; /* the limit that stopped keeping headers; none kept after it */
+    size_t kept_bytes;    /* headers and body kept, counted in the process-wide total */
     size_t message_size;  /* header and body bytes seen, kept or not */
     int limit_logged;     /* a limit warning was logged for this message */
     int in_message;       /* counted in milter.c's open_messages */
@@ -79,7 +83,14 @@ typedef struct pm_call {
 
 pm_session_t *pm_session_new(const pm_config_t *cfg);
 pm_session_t *pm_session_free(pm_session_t *s);
-/* Forgets the per-message fields (after eom and abort, and at MAIL FROM). */
+/* Keeps a header for Session#headers, or returns the name of the limit that
+ * stops it (max_headers, max_header_bytes, max_input_memory). */
+const char *pm_session_keep_header(pm_session_t *s, const pm_config_t *cfg, const char *name, const char *value);
+/* Keeps a body chunk for Session#body, or what fits; returns the name of the
+ * limit that cut it (max_body_size, max_input_memory), NULL if all was kept. */
+const char *pm_session_keep_body(pm_session_t *s, const pm_config_t *cfg, const void *chunk, size_t len);
+/* Forgets the per-message fields (after eom and abort, and at MAIL FROM),
+ * and gives memory back to the system after big messages. */
 void pm_session_end_message(pm_session_t *s);
 /* Replaces *field with a copy of value (NULL clears it). */
 void pm_session_set(char **field, const char *value);

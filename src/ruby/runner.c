@@ -18,6 +18,7 @@ int pm_runner_run(pm_runtime_t *rt, pm_call_t *call, char *err, size_t errlen)
     const char *path = rt->scripts->phase[call->phase]->path;
     pm_vm_t *vm = pm_vm_pool_borrow(rt->pool);
     pm_watch_t watch;
+    watch.holds_message = call->session && call->session->in_message;
     pm_watch_begin(&watch, call->session ? call->session->fd : -1, call->session ? call->session->id : 0, call->phase,
                    path, rt->pool);
     int rc = pm_vm_run(vm, call, err, errlen);

@@ -1,9 +1,11 @@
-/* runtime: generations of config + handlers + VM pool, and reload (see runtime.h). */
+/* runtime: generations of config + handlers + VM pool, and reload (see runtime.h).
+ * Threads: any; reloads come from the signal thread one at a time. */
 #include "ruby/runtime.h"
 
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "core/alloc.h"
@@ -71,6 +73,14 @@ pm_runtime_t *pm_runtime_acquire(void)
     return rt;
 }
 
+pm_runtime_t *pm_runtime_retain(pm_runtime_t *rt)
+{
+    pthread_mutex_lock(&lock);
+    rt->refs++;
+    pthread_mutex_unlock(&lock);
+    return rt;
+}
+
 void pm_runtime_release(pm_runtime_t *rt)
 {
     pthread_mutex_lock(&lock);
@@ -106,21 +116,25 @@ static void warn_restart_only(const pm_config_t *old, const pm_config_t *new)
         pm_warn("reload: listen_mode, listen_backlog, timeout and handler_timeout take a restart");
 }
 
-int pm_runtime_reload(const char *conf_path)
+/* Builds and checks a new generation: config, handlers, VMs, postconfig.
+ * NULL after logging why. */
+static pm_runtime_t *build_generation(const char *conf_path)
 {
     char err[1024];
-    pm_notice("reloading %s", conf_path);
     pm_runtime_t *rt = pm_runtime_load(conf_path, err, sizeof err);
     if (rt == NULL || pm_runtime_start(rt, err, sizeof err) != 0) {
         pm_error("reload failed, the running configuration stays: %s", err);
-        pm_runtime_free(rt);
-        return -1;
+        return pm_runtime_free(rt);
     }
     if (pm_runner_run_process_handler(rt, PM_PHASE_POSTCONFIG) != 0) {
         pm_error("reload failed (postconfig handler), the running configuration stays");
-        pm_runtime_free(rt);
-        return -1;
+        return pm_runtime_free(rt);
     }
+    return rt;
+}
+
+static void install_generation(pm_runtime_t *rt, const char *conf_path)
+{
     pm_runtime_t *old = pm_runtime_acquire();
     if (old) {
         warn_restart_only(old->cfg, rt->cfg);
@@ -129,5 +143,84 @@ int pm_runtime_reload(const char *conf_path)
     pm_log_set_level(rt->cfg->log_level);
     pm_runtime_install(rt);
     pm_notice("reloaded %s: new sessions use it, sessions in flight finish on the previous one", conf_path);
-    return 0;
+}
+
+/* One reload, shared by the thread that runs it and the caller waiting for
+ * it; freed by whichever of the two lets go last. */
+typedef struct reload_job {
+    char *conf_path;
+    int done, abandoned, result;
+} reload_job_t;
+
+static pthread_mutex_t job_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t job_finished = PTHREAD_COND_INITIALIZER;
+
+static void job_free(reload_job_t *job)
+{
+    free(job->conf_path);
+    free(job);
+}
+
+static void *run_reload_job(void *arg)
+{
+    reload_job_t *job = arg;
+    pm_runtime_t *rt = build_generation(job->conf_path);
+    pthread_mutex_lock(&job_lock);
+    if (job->abandoned) {
+        pthread_mutex_unlock(&job_lock);
+        pm_warn("a reload given up on earlier has finished; its result is discarded");
+        pm_runtime_free(rt);
+        job_free(job);
+        return NULL;
+    }
+    if (rt)
+        install_generation(rt, job->conf_path); /* under job_lock: the caller cannot give up meanwhile */
+    job->result = rt ? 0 : -1;
+    job->done = 1;
+    pthread_cond_signal(&job_finished);
+    pthread_mutex_unlock(&job_lock);
+    return NULL;
+}
+
+/* How long a reload may take: postconfig is bounded by handler_timeout (the
+ * watchdog), compiling and loading libraries into new VMs by this margin. */
+static int reload_bound_seconds(void)
+{
+    pm_runtime_t *rt = pm_runtime_acquire();
+    int bound = (rt ? rt->cfg->handler_timeout : 30) + 10;
+    if (rt)
+        pm_runtime_release(rt);
+    return bound;
+}
+
+int pm_runtime_reload(const char *conf_path)
+{
+    pm_notice("reloading %s", conf_path);
+    reload_job_t *job = pm_calloc(1, sizeof *job);
+    job->conf_path = pm_strdup(conf_path);
+    pthread_t thread;
+    if (pthread_create(&thread, NULL, run_reload_job, job) != 0) {
+        pm_error("reload failed, the running configuration stays: cannot start a thread");
+        job_free(job);
+        return -1;
+    }
+    pthread_detach(thread);
+    int bound = reload_bound_seconds();
+    struct timespec deadline;
+    clock_gettime(CLOCK_REALTIME, &deadline);
+    deadline.tv_sec += bound;
+    pthread_mutex_lock(&job_lock);
+    while (!job->done && pthread_cond_timedwait(&job_finished, &job_lock, &deadline) == 0)
+        ;
+    int done = job->done, result = job->result;
+    job->abandoned = !done;
+    pthread_mutex_unlock(&job_lock);
+    if (!done) {
+        pm_error("reload of %s did not finish within %d s (a library or postconfig handler that never returns?): "
+                 "given up, the running configuration stays; later reloads run as usual",
+                 conf_path, bound);
+        return -1;
+    }
+    job_free(job);
+    return result;
 }

@@ -30,10 +30,15 @@ pm_runtime_t *pm_runtime_free(pm_runtime_t *rt);
 void pm_runtime_install(pm_runtime_t *rt);
 /* The current generation, with a reference taken; NULL before install. */
 pm_runtime_t *pm_runtime_acquire(void);
+/* Another reference to rt (which the caller holds one of); returns rt. */
+pm_runtime_t *pm_runtime_retain(pm_runtime_t *rt);
 void pm_runtime_release(pm_runtime_t *rt);
 
-/* SIGUSR1: builds a new generation from conf_path and installs it. On any
- * error the running one stays and the error is logged. 0 if reloaded. */
+/* SIGUSR1/SIGHUP: builds a new generation from conf_path (in its own thread)
+ * and installs it. On any error the running one stays and the error is
+ * logged. Bounded: a reload that has not finished after handler_timeout + 10 s
+ * (a library or postconfig that never returns) is given up and logged, its
+ * result discarded if it ever comes, so the next reload can run. 0 if reloaded. */
 int pm_runtime_reload(const char *conf_path);
 
 #endif

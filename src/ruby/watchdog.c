@@ -11,7 +11,7 @@
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static pm_watch_t *running; /* calls in progress, under lock */
 static int timeout;
-static atomic_int stop, stuck;
+static atomic_int stop, stuck, stuck_in_messages;
 static pthread_t thread;
 static int started;
 
@@ -33,6 +33,8 @@ static void *watch_loop(void *arg)
                 continue;
             w->fired = 1;
             atomic_fetch_add(&stuck, 1);
+            if (w->holds_message)
+                atomic_fetch_add(&stuck_in_messages, 1);
             pm_error("%s has run for more than %d s (phase %s, session %lu): closing this MTA connection so the MTA "
                      "applies its milter_default_action; the VM is replaced; %d handler(s) stuck (restart pmilter to "
                      "reclaim their CPU)",
@@ -92,12 +94,20 @@ int pm_watch_end(pm_watch_t *w)
         w->next->prev = w->prev;
     int fired = w->fired;
     pthread_mutex_unlock(&lock);
-    if (fired)
-        atomic_fetch_sub(&stuck, 1); /* it came back after all */
+    if (fired) { /* it came back after all */
+        atomic_fetch_sub(&stuck, 1);
+        if (w->holds_message)
+            atomic_fetch_sub(&stuck_in_messages, 1);
+    }
     return fired;
 }
 
 int pm_watchdog_stuck(void)
 {
     return atomic_load(&stuck);
+}
+
+int pm_watchdog_stuck_in_messages(void)
+{
+    return atomic_load(&stuck_in_messages);
 }

@@ -22,6 +22,7 @@ typedef struct pm_watch {
     const char *script;    /* handler file, for the log */
     pm_vm_pool_t *pool;    /* told to forget the stuck VM */
     int fired;             /* the watchdog gave up on this call */
+    int holds_message;     /* set before pm_watch_begin: the session is inside a message */
 } pm_watch_t;
 
 void pm_watchdog_start(int timeout_seconds);
@@ -31,8 +32,10 @@ void pm_watchdog_stop(void);
 void pm_watch_begin(pm_watch_t *w, int fd, unsigned long session, pm_phase_t phase, const char *script,
                     pm_vm_pool_t *pool);
 int pm_watch_end(pm_watch_t *w);
-/* How many handlers are stuck right now. */
+/* How many handlers are stuck right now, and how many of them hold a message
+ * open (a stop need not wait for those messages: they never end). */
 int pm_watchdog_stuck(void);
+int pm_watchdog_stuck_in_messages(void);
 
 /* The MTA connection the calling libmilter worker is serving (milter_input.c). */
 int pm_current_mta_fd(void);

@@ -1,0 +1,75 @@
+/* milter_accept: libmilter's listener must not spin when the process is out
+ * of file descriptors. Its loop retries accept() at once on EMFILE/ENFILE
+ * while the connection stays queued: 100 % CPU, and the MTA waits for an
+ * answer that never comes. Linked with -Wl,--wrap=accept (libmilter is
+ * static). On EMFILE/ENFILE the wrapper frees a reserve descriptor, accepts
+ * the waiting connection and closes it at once (the MTA applies its
+ * milter_default_action instead of waiting), takes the reserve back, logs at
+ * most once a minute and pauses 10 ms.
+ * Other accept() calls (a handler's TCPServer, through libmruby) pass through.
+ * Threads: libmilter's listener thread for the listening socket; any thread
+ * for other sockets, which only pass through. */
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/log.h"
+#include "milter/milter_accept.h"
+
+int __real_accept(int fd, struct sockaddr *addr, socklen_t *len);
+int __wrap_accept(int fd, struct sockaddr *addr, socklen_t *len);
+
+static int milter_listen_fd = -1; /* set before libmilter's listener starts */
+static int reserve_fd = -1;
+static time_t last_logged;
+static unsigned long closed_since_log;
+
+static void open_reserve(void)
+{
+    if (reserve_fd < 0)
+        reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+}
+
+/* Out of descriptors: close the waiting connection with the reserve's slot. */
+static void shed_connection(int listen_fd, int error)
+{
+    if (reserve_fd >= 0) {
+        close(reserve_fd);
+        reserve_fd = -1;
+        int conn = __real_accept(listen_fd, NULL, NULL);
+        if (conn >= 0)
+            close(conn);
+        open_reserve();
+    }
+    closed_since_log++;
+    time_t now = time(NULL);
+    if (now - last_logged >= 60) {
+        pm_error("out of file descriptors (%s): %lu MTA connection(s) closed unanswered; lower max_sessions or raise "
+                 "LimitNOFILE / ulimit -n",
+                 error == EMFILE ? "the process's open-file limit" : "the system's file table", closed_since_log);
+        last_logged = now;
+        closed_since_log = 0;
+    }
+    struct timespec pause = {0, 10 * 1000 * 1000};
+    nanosleep(&pause, NULL);
+}
+
+void pm_accept_guard(int listen_fd)
+{
+    milter_listen_fd = listen_fd;
+    open_reserve();
+}
+
+int __wrap_accept(int fd, struct sockaddr *addr, socklen_t *len)
+{
+    if (fd != milter_listen_fd)
+        return __real_accept(fd, addr, len);
+    int conn = __real_accept(fd, addr, len);
+    if (conn < 0 && (errno == EMFILE || errno == ENFILE)) {
+        shed_connection(fd, errno);
+        errno = ECONNABORTED; /* libmilter goes back to waiting */
+    }
+    return conn;
+}
