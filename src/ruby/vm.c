@@ -10,6 +10,7 @@
 #include <mruby/string.h>
 #include <malloc.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <stdlib.h>
@@ -246,12 +247,22 @@ pm_vm_t *pm_vm_new(const pm_scripts_t *scripts, size_t limit, char *err, size_t 
     return vm;
 }
 
+/* WRECKED VMs, never freed: kept reachable, so that the leak is deliberate
+ * and leak checkers do not report it. Pushed lock-free from any thread. */
+static _Atomic(pm_vm_t *) wrecked;
+
 pm_vm_t *pm_vm_free(pm_vm_t *vm)
 {
-    if (vm && vm->state != PM_VM_WRECKED) {
-        mrb_close(vm->mrb);
-        free(vm);
+    if (vm == NULL)
+        return NULL;
+    if (vm->state == PM_VM_WRECKED) {
+        vm->next = atomic_load(&wrecked);
+        while (!atomic_compare_exchange_weak(&wrecked, &vm->next, vm))
+            ;
+        return NULL;
     }
+    mrb_close(vm->mrb);
+    free(vm);
     return NULL;
 }
 
