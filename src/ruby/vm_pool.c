@@ -73,8 +73,14 @@ pm_vm_t *pm_vm_pool_borrow(pm_vm_pool_t *pool, char *err, size_t errlen)
                 pm_debug("vm pool grew to %d VMs", pool->size);
                 return vm;
             }
-            pm_vm_pool_abandon(pool); /* give the slot back, and wake a waiter to try again */
-            return NULL;
+            pthread_mutex_lock(&pool->lock);
+            pool->size--;
+            if (pool->size == 0) { /* no VM will come back to wait for: fail this callback */
+                pthread_cond_signal(&pool->returned);
+                pthread_mutex_unlock(&pool->lock);
+                return NULL;
+            }
+            pm_error("cannot add a VM to the pool (waiting for a busy one): %s", err);
         }
         pthread_cond_wait(&pool->returned, &pool->lock);
     }

@@ -16,9 +16,10 @@ typedef struct pm_vm_pool pm_vm_pool_t;
 pm_vm_pool_t *pm_vm_pool_new(const pm_scripts_t *scripts, int min, int max, size_t vm_limit, char *err,
                              size_t errlen);
 pm_vm_pool_t *pm_vm_pool_free(pm_vm_pool_t *pool);
-/* Waits while max VMs are busy. NULL with the reason in err when no VM is
- * idle and a new one cannot be made (a library raised, no memory): the
- * caller fails that one callback; a later borrow tries again. */
+/* Waits while max VMs are busy, or while some are busy and a new one cannot
+ * be made. NULL with the reason in err when no VM exists and none can be
+ * made (a library raised, no memory): the caller fails that one callback;
+ * a later borrow tries again. */
 pm_vm_t *pm_vm_pool_borrow(pm_vm_pool_t *pool, char *err, size_t errlen);
 /* A DAMAGED VM is closed instead, a WRECKED one left allocated (logged), and
  * a fresh one made when needed. */

@@ -175,3 +175,34 @@ mt.disconnect(conn)'
 log_has "errmsg: the chain stops at 5 frames" \
     'lib/util.rb:12:in l6: bottom \(RuntimeError\) \(from [^ ]*lib/util.rb:11:in l5, [^ ]*lib/util.rb:10:in l4, [^ ]*lib/util.rb:9:in l3, [^ ]*lib/util.rb:8:in l2, \.\.\.\) \(phase envfrom'
 stop_clean "errmsg"
+
+# While a VM exists but is busy, a failed build waits for it instead of
+# failing the callback.
+new_site vmwait 'min_worker = 1' 'max_worker = 2'
+mkdir -p "$D/lib"
+printf 'raise "library refuses to load" if File.exist?("%s/refuse")\n' "$D" >"$D/lib/flaky.rb"
+printf '[handler.config]\nmruby_library = ["lib/flaky.rb"]\n' >>"$CONF"
+handler envfrom 't = Time.now
+while Time.now - t < 1.5; end if Pmilter::Session.new.envelope_from == "<slow@x>"'
+start_pmilter "$CONF" || fail "vmwait: start" "$(cat "$PM_ERR")"
+wait_for grep -q "listening on" "$PM_ERR"
+touch "$D/refuse"
+got=$(python3 - "$SOCK" <<'PY'
+import socket, struct, sys, time
+sys.path.insert(0, "test/integration")
+from rawclient import frame, letter
+def session():
+    s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); s.settimeout(20)
+    s.sendall(frame(b"O", struct.pack(">III", 6, 0x1ff, 0))); s.recv(100)
+    return s
+slow, quick = session(), session()
+slow.sendall(frame(b"M", b"<slow@x>\0"))
+time.sleep(0.5)  # slow's handler holds the only VM
+quick.sendall(frame(b"M", b"<quick@x>\0"))
+print(letter(quick), letter(slow))
+PY
+)
+if [ "$got" = "c c" ]; then pass "vmwait: a callback that finds the only VM busy and cannot build another waits for it"
+else fail "vmwait: a callback that finds the only VM busy and cannot build another waits for it" "replies: $got"; fi
+log_has "vmwait: the failed build is logged" 'cannot add a VM to the pool \(waiting for a busy one\): .*library refuses to load'
+stop_clean "vmwait"
