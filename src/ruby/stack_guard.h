@@ -23,8 +23,9 @@
 #include <stddef.h>
 
 /* Guards the calling thread until pm_stack_guard_disarm: an overflow of its
- * stack siglongjmps to *overflow (set up with sigsetjmp(*overflow, 1) in a
- * frame that stays active meanwhile). */
+ * stack siglongjmps to *overflow, set up with sigsetjmp(*overflow, 0) in a
+ * frame that stays active meanwhile (the signal mask is never changed, so
+ * it needs no saving). */
 void pm_stack_guard_arm(sigjmp_buf *overflow);
 void pm_stack_guard_disarm(void);
 /* Armed and less than the reserve of stack left? Async-signal-safe, cheap. */

@@ -175,7 +175,7 @@ typedef struct {
 static int run_guarded(pm_vm_t *vm, void (*body)(void *), void *arg)
 {
     sigjmp_buf overflow;
-    if (sigsetjmp(overflow, 1)) {
+    if (sigsetjmp(overflow, 0)) {
         pm_stack_guard_disarm();
         vm->state = PM_VM_WRECKED;
         return -1;

@@ -39,7 +39,7 @@ static int recurse_until_low(int depth)
 static int overflow_comes_back(void)
 {
     sigjmp_buf overflow;
-    if (sigsetjmp(overflow, 1)) {
+    if (sigsetjmp(overflow, 0)) {
         pm_stack_guard_disarm();
         return 1;
     }
@@ -52,7 +52,7 @@ static int overflow_comes_back(void)
 static int low_before_overflow(void)
 {
     sigjmp_buf overflow;
-    if (sigsetjmp(overflow, 1)) {
+    if (sigsetjmp(overflow, 0)) {
         pm_stack_guard_disarm();
         return 0;
     }
@@ -95,7 +95,7 @@ static int child_crashes(void (*fn)(void))
 static void null_write_while_armed(void)
 {
     sigjmp_buf overflow;
-    if (sigsetjmp(overflow, 1))
+    if (sigsetjmp(overflow, 0))
         _exit(3); /* wrongly taken for an overflow */
     pm_stack_guard_arm(&overflow);
     *(volatile int *)(uintptr_t)8 = 1;
@@ -104,7 +104,7 @@ static void null_write_while_armed(void)
 static void overflow_unarmed(void)
 {
     sigjmp_buf overflow;
-    if (sigsetjmp(overflow, 1))
+    if (sigsetjmp(overflow, 0))
         _exit(3);
     pm_stack_guard_arm(&overflow);
     pm_stack_guard_disarm();
