@@ -1,15 +1,32 @@
-/* mrb_init: registers every binding in a VM and holds the helpers they share. */
+/* mrb_init: registers every binding in a VM and holds the helpers they share.
+ * Runs in the thread that creates or runs the VM. */
 #include "ruby/mrb_init.h"
 
+#include <mruby/array.h>
 #include <mruby/class.h>
+#include <mruby/error.h>
 #include <mruby/string.h>
 
 #include "milter/actions.h"
 #include "regexp/mrb_regexp.h"
 
+/* mruby 3.1 says "undefined method 'downcase'" without naming the receiver.
+ * In a handler the receiver is most often a nil where a String was expected
+ * (a missing header), so the message says "for nil", as CRuby's does. */
+static mrb_value nil_method_missing(mrb_state *mrb, mrb_value self)
+{
+    mrb_sym name;
+    const mrb_value *argv;
+    mrb_int argc;
+    mrb_get_args(mrb, "n*", &name, &argv, &argc);
+    mrb_no_method_error(mrb, name, mrb_ary_new_from_values(mrb, argc, argv), "undefined method '%n' for nil", name);
+    return mrb_nil_value(); /* not reached */
+}
+
 void pm_mrb_init(mrb_state *mrb)
 {
     int ai = mrb_gc_arena_save(mrb);
+    mrb_define_method(mrb, mrb->nil_class, "method_missing", nil_method_missing, MRB_ARGS_ANY());
     pm_mrb_pmilter_init(mrb);
     mrb_gc_arena_restore(mrb, ai);
     pm_mrb_session_init(mrb);

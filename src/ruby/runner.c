@@ -16,7 +16,12 @@ int pm_runner_has_handler(const pm_runtime_t *rt, pm_phase_t phase)
 int pm_runner_run(pm_runtime_t *rt, pm_call_t *call, char *err, size_t errlen)
 {
     const char *path = rt->scripts->phase[call->phase]->path;
-    pm_vm_t *vm = pm_vm_pool_borrow(rt->pool);
+    char why[512];
+    pm_vm_t *vm = pm_vm_pool_borrow(rt->pool, why, sizeof why);
+    if (vm == NULL) {
+        snprintf(err, errlen, "%s: not run, no mruby VM available: %s", path, why);
+        return -1;
+    }
     pm_watch_t watch;
     watch.holds_message = call->session && call->session->in_message;
     pm_watch_begin(&watch, call->session ? call->session->fd : -1, call->session ? call->session->id : 0, call->phase,

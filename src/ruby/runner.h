@@ -14,7 +14,7 @@
 /* Does rt run a handler in this phase? */
 int pm_runner_has_handler(const pm_runtime_t *rt, pm_phase_t phase);
 /* Runs call->phase's handler with call as its context. 0, or -1 with the
- * exception (or the watchdog's verdict) in err. */
+ * exception, the watchdog's verdict, or why no VM could be had in err. */
 int pm_runner_run(pm_runtime_t *rt, pm_call_t *call, char *err, size_t errlen);
 /* Runs a process-level handler (postconfig, master_exit) with no session.
  * 0 (also when there is none), or -1 after logging the exception. */

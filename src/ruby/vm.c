@@ -1,4 +1,5 @@
-/* vm: create a VM, load handler bytecode into it, and run one phase. */
+/* vm: create a VM, load handler bytecode into it, and run one phase (see
+ * vm.h). Any thread, one VM per thread at a time. */
 #include "ruby/vm.h"
 
 #include <mruby/array.h>
@@ -8,12 +9,17 @@
 #include <mruby/proc.h>
 #include <mruby/string.h>
 #include <malloc.h>
+#include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <stdlib.h>
 
 #include "core/alloc.h"
 #include "ruby/mrb_init.h"
+#include "ruby/stack_guard.h"
+
+#define MAX_FRAMES 5 /* file:line frames an error message shows */
 
 typedef struct {
     mrb_value exc;
@@ -21,18 +27,65 @@ typedef struct {
     size_t errlen;
 } describe_t;
 
-/* "file:line: message (Class)"; may raise, so it runs under mrb_protect_error. */
+/* The length of a backtrace frame's "file:line", without ":in method". */
+static size_t location_len(mrb_value frame)
+{
+    const char *in = memmem(RSTRING_PTR(frame), (size_t)RSTRING_LEN(frame), ":in ", 4);
+    return in ? (size_t)(in - RSTRING_PTR(frame)) : (size_t)RSTRING_LEN(frame);
+}
+
+/* Picks up to MAX_FRAMES frames, innermost first. A frame on the same line
+ * as its caller (a C method: eval, method_missing; a recursion) is left to
+ * the caller. Returns how many; *more is set when frames were left out. */
+static int pick_frames(mrb_value bt, mrb_value *frames, int *more)
+{
+    int n = 0;
+    *more = 0;
+    for (mrb_int i = 0; mrb_array_p(bt) && i < RARRAY_LEN(bt); i++) {
+        mrb_value frame = RARRAY_PTR(bt)[i];
+        if (!mrb_string_p(frame))
+            continue;
+        mrb_value caller = i + 1 < RARRAY_LEN(bt) ? RARRAY_PTR(bt)[i + 1] : mrb_nil_value();
+        size_t len = location_len(frame);
+        if (mrb_string_p(caller) && location_len(caller) == len && memcmp(RSTRING_PTR(caller), RSTRING_PTR(frame), len) == 0)
+            continue;
+        if (n == MAX_FRAMES) {
+            *more = 1;
+            break;
+        }
+        frames[n++] = frame;
+    }
+    return n;
+}
+
+/* Appends to err (errlen bytes, NUL-terminated), truncating. */
+__attribute__((format(printf, 3, 4))) static void append(char *err, size_t errlen, const char *fmt, ...)
+{
+    size_t used = strlen(err);
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err + used, errlen - used, fmt, ap);
+    va_end(ap);
+}
+
+/* "file:line: message (Class)", then "(from caller, caller, ...)" when the
+ * error is inside a method, so an error in a library names the handler line
+ * that led there. May raise: runs under mrb_protect_error. */
 static mrb_value describe(mrb_state *mrb, void *arg)
 {
     describe_t *d = arg;
-    mrb_value bt = mrb_exc_backtrace(mrb, d->exc);
-    mrb_value where = mrb_array_p(bt) && RARRAY_LEN(bt) > 0 ? mrb_ary_ref(mrb, bt, 0) : mrb_nil_value();
+    mrb_value frames[MAX_FRAMES];
+    int more;
+    int n = pick_frames(mrb_exc_backtrace(mrb, d->exc), frames, &more);
     mrb_value what = mrb_inspect(mrb, d->exc);
-    if (mrb_string_p(where))
-        snprintf(d->err, d->errlen, "%.*s: %.*s", (int)RSTRING_LEN(where), RSTRING_PTR(where), (int)RSTRING_LEN(what),
-                 RSTRING_PTR(what));
-    else
-        snprintf(d->err, d->errlen, "%.*s", (int)RSTRING_LEN(what), RSTRING_PTR(what));
+    d->err[0] = '\0';
+    if (n > 0)
+        append(d->err, d->errlen, "%.*s: ", (int)RSTRING_LEN(frames[0]), RSTRING_PTR(frames[0]));
+    append(d->err, d->errlen, "%.*s", (int)RSTRING_LEN(what), RSTRING_PTR(what));
+    for (int i = 1; i < n; i++)
+        append(d->err, d->errlen, "%s%.*s", i == 1 ? " (from " : ", ", (int)RSTRING_LEN(frames[i]), RSTRING_PTR(frames[i]));
+    if (n > 1)
+        append(d->err, d->errlen, "%s)", more ? ", ..." : "");
     return mrb_nil_value();
 }
 
@@ -97,6 +150,10 @@ static void *vm_alloc(mrb_state *mrb, void *p, size_t size, void *ud)
     }
     if (vm->bytes - old + size > vm->limit)
         return NULL;
+    if (size > old && pm_stack_guard_low()) {
+        vm->stack_low = 1; /* mruby raises NoMemoryError and unwinds while there is stack left */
+        return NULL;
+    }
     void *q = realloc(p, size);
     if (q == NULL)
         return NULL;
@@ -111,6 +168,23 @@ typedef struct {
     size_t errlen;
     int rc;
 } vm_setup_t;
+
+/* Runs body(arg) with the thread's stack guarded. 0, or -1 when the C stack
+ * overflowed: mruby stopped mid-operation (its jump buffers point into
+ * frames that are gone, objects may be half-built), so the VM is WRECKED. */
+static int run_guarded(pm_vm_t *vm, void (*body)(void *), void *arg)
+{
+    sigjmp_buf overflow;
+    if (sigsetjmp(overflow, 0)) {
+        pm_stack_guard_disarm();
+        vm->state = PM_VM_WRECKED;
+        return -1;
+    }
+    pm_stack_guard_arm(&overflow);
+    body(arg);
+    pm_stack_guard_disarm();
+    return 0;
+}
 
 /* Defines the Ruby API, runs the libraries and loads the handlers. Runs under
  * mrb_protect_error: outside mrb_top_run a raise (NoMemoryError near the
@@ -134,10 +208,22 @@ static mrb_value setup(mrb_state *mrb, void *arg)
     return mrb_nil_value();
 }
 
+typedef struct {
+    vm_setup_t setup;
+    mrb_bool failed;
+} guarded_setup_t;
+
+static void setup_protected(void *arg)
+{
+    guarded_setup_t *g = arg;
+    mrb_protect_error(g->setup.vm->mrb, setup, &g->setup, &g->failed);
+}
+
 pm_vm_t *pm_vm_new(const pm_scripts_t *scripts, size_t limit, char *err, size_t errlen)
 {
     pm_vm_t *vm = pm_calloc(1, sizeof *vm);
     vm->limit = limit;
+    vm->scripts = scripts;
     mrb_state *mrb = mrb_open_allocf(vm_alloc, vm);
     if (mrb == NULL) {
         snprintf(err, errlen, "cannot create an mruby VM (out of memory, or handler_memory too small)");
@@ -145,25 +231,50 @@ pm_vm_t *pm_vm_new(const pm_scripts_t *scripts, size_t limit, char *err, size_t 
         return NULL;
     }
     vm->mrb = mrb;
-    vm_setup_t s = {vm, scripts, err, errlen, -1};
-    mrb_bool failed = FALSE;
-    mrb_protect_error(mrb, setup, &s, &failed);
-    if (failed) {
-        mrb->exc = NULL;
-        snprintf(err, errlen, "cannot set up an mruby VM: out of memory (handler_memory is %zu MiB)", limit >> 20);
+    guarded_setup_t g = {{vm, scripts, err, errlen, -1}, FALSE};
+    if (run_guarded(vm, setup_protected, &g) != 0) {
+        snprintf(err, errlen, "cannot set up an mruby VM: stack level too deep (SystemStackError) in a library; "
+                              "the VM is left allocated");
+        return pm_vm_free(vm);
     }
-    if (failed || s.rc != 0)
+    if (g.failed) {
+        mrb->exc = NULL;
+        snprintf(err, errlen, "cannot set up an mruby VM: %s (handler_memory is %zu MiB)",
+                 vm->stack_low ? "stack level too deep (SystemStackError)" : "out of memory", limit >> 20);
+    }
+    if (g.failed || g.setup.rc != 0)
         return pm_vm_free(vm);
     return vm;
 }
 
+/* WRECKED VMs, never freed: kept reachable, so that the leak is deliberate
+ * and leak checkers do not report it. Pushed lock-free from any thread. */
+static _Atomic(pm_vm_t *) wrecked;
+
 pm_vm_t *pm_vm_free(pm_vm_t *vm)
 {
-    if (vm) {
-        mrb_close(vm->mrb);
-        free(vm);
+    if (vm == NULL)
+        return NULL;
+    if (vm->state == PM_VM_WRECKED) {
+        vm->next = atomic_load(&wrecked);
+        while (!atomic_compare_exchange_weak(&wrecked, &vm->next, vm))
+            ;
+        return NULL;
     }
+    mrb_close(vm->mrb);
+    free(vm);
     return NULL;
+}
+
+typedef struct {
+    mrb_state *mrb;
+    struct RProc *proc;
+} top_run_t;
+
+static void top_run(void *arg)
+{
+    top_run_t *r = arg;
+    mrb_top_run(r->mrb, r->proc, mrb_top_self(r->mrb), 0);
 }
 
 int pm_vm_run(pm_vm_t *vm, pm_call_t *call, char *err, size_t errlen)
@@ -172,15 +283,27 @@ int pm_vm_run(pm_vm_t *vm, pm_call_t *call, char *err, size_t errlen)
     struct RProc *proc = vm->proc[call->phase];
     if (proc == NULL)
         return 0;
+    const char *path = vm->scripts->phase[call->phase]->path;
     int ai = mrb_gc_arena_save(mrb);
     mrb->ud = call;
-    mrb_top_run(mrb, proc, mrb_top_self(mrb), 0);
+    vm->stack_low = 0;
+    top_run_t r = {mrb, proc};
+    if (run_guarded(vm, top_run, &r) != 0) {
+        snprintf(err, errlen, "%s: stack level too deep (SystemStackError)", path);
+        return -1; /* mrb is not touched again */
+    }
     int rc = 0;
     if (mrb->exc) {
         /* Out of memory or stack, the VM's state is suspect: retire it. */
         const char *class = mrb_obj_classname(mrb, mrb_obj_value(mrb->exc));
-        vm->damaged = strcmp(class, "NoMemoryError") == 0 || strcmp(class, "SystemStackError") == 0;
-        take_exception(mrb, err, errlen);
+        int no_memory = strcmp(class, "NoMemoryError") == 0;
+        if (no_memory || strcmp(class, "SystemStackError") == 0)
+            vm->state = PM_VM_DAMAGED;
+        if (no_memory && vm->stack_low) {
+            mrb->exc = NULL; /* the memory was refused because the stack ran low */
+            snprintf(err, errlen, "%s: stack level too deep (SystemStackError)", path);
+        } else
+            take_exception(mrb, err, errlen);
         rc = -1;
     }
     mrb->ud = NULL;

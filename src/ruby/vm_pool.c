@@ -53,7 +53,7 @@ pm_vm_pool_t *pm_vm_pool_free(pm_vm_pool_t *pool)
     return NULL;
 }
 
-pm_vm_t *pm_vm_pool_borrow(pm_vm_pool_t *pool)
+pm_vm_t *pm_vm_pool_borrow(pm_vm_pool_t *pool, char *err, size_t errlen)
 {
     pthread_mutex_lock(&pool->lock);
     for (;;) {
@@ -67,18 +67,20 @@ pm_vm_t *pm_vm_pool_borrow(pm_vm_pool_t *pool)
         if (pool->size < pool->max) {
             pool->size++;
             pthread_mutex_unlock(&pool->lock);
-            char err[256];
             /* Created outside the lock: other callers keep borrowing meanwhile. */
-            vm = pm_vm_new(pool->scripts, pool->vm_limit, err, sizeof err);
+            vm = pm_vm_new(pool->scripts, pool->vm_limit, err, errlen);
             if (vm) {
                 pm_debug("vm pool grew to %d VMs", pool->size);
                 return vm;
             }
-            pm_error("cannot add a VM to the pool: %s", err);
             pthread_mutex_lock(&pool->lock);
             pool->size--;
-            if (pool->size == 0)
-                abort(); /* no VM at all and none can be made: nothing can run */
+            if (pool->size == 0) { /* no VM will come back to wait for: fail this callback */
+                pthread_cond_signal(&pool->returned);
+                pthread_mutex_unlock(&pool->lock);
+                return NULL;
+            }
+            pm_error("cannot add a VM to the pool (waiting for a busy one): %s", err);
         }
         pthread_cond_wait(&pool->returned, &pool->lock);
     }
@@ -86,8 +88,13 @@ pm_vm_t *pm_vm_pool_borrow(pm_vm_pool_t *pool)
 
 void pm_vm_pool_give_back(pm_vm_pool_t *pool, pm_vm_t *vm)
 {
-    if (vm->damaged) {
+    if (vm->state == PM_VM_WRECKED)
+        pm_warn("replacing a VM whose handler overflowed the C stack; its %zu KiB stay allocated, since closing it "
+                "could crash",
+                vm->bytes >> 10);
+    else if (vm->state == PM_VM_DAMAGED)
         pm_warn("replacing a VM whose handler ran out of memory or stack");
+    if (vm->state != PM_VM_SOUND) {
         pm_vm_free(vm);
         pm_vm_pool_abandon(pool);
         return;

@@ -16,9 +16,13 @@ typedef struct pm_vm_pool pm_vm_pool_t;
 pm_vm_pool_t *pm_vm_pool_new(const pm_scripts_t *scripts, int min, int max, size_t vm_limit, char *err,
                              size_t errlen);
 pm_vm_pool_t *pm_vm_pool_free(pm_vm_pool_t *pool);
-/* Never NULL: waits while max VMs are busy. */
-pm_vm_t *pm_vm_pool_borrow(pm_vm_pool_t *pool);
-/* A damaged VM is closed instead, and a fresh one made when needed. */
+/* Waits while max VMs are busy, or while some are busy and a new one cannot
+ * be made. NULL with the reason in err when no VM exists and none can be
+ * made (a library raised, no memory): the caller fails that one callback;
+ * a later borrow tries again. */
+pm_vm_t *pm_vm_pool_borrow(pm_vm_pool_t *pool, char *err, size_t errlen);
+/* A DAMAGED VM is closed instead, a WRECKED one left allocated (logged), and
+ * a fresh one made when needed. */
 void pm_vm_pool_give_back(pm_vm_pool_t *pool, pm_vm_t *vm);
 /* Forgets a VM that will never come back (stuck in a handler), so that
  * another can be made in its place. */
