@@ -46,13 +46,15 @@ unix_listening() { awk -v p="$1" '$4 == "00010000" && $8 == p { found = 1 } END 
 # The socket path or inet spec a config listens on, read back from the file.
 _listen_of() { sed -n 's/^[[:space:]]*listen[[:space:]]*=[[:space:]]*"\(.*\)".*/\1/p' "$1" | head -1; }
 
+# _listening SPEC CONF [SINCE]: something listens on SPEC (a relative unix path is taken from CONF's dir).
 _listening() {
     case "$1" in
         inet:*@*) local port=${1#inet:}; port=${port%@*}; (exec 3<>/dev/tcp/127.0.0.1/$port) 2>/dev/null ;;
         inet:*:*) (exec 3<>/dev/tcp/127.0.0.1/${1##*:}) 2>/dev/null ;;
         inet6:*) local port=${1#inet6:}; port=${port%@*}; ss -ltn | grep -q "\]:$port " ;;
         *) local p=${1#unix:}; p=${p#local:}; case "$p" in /*) ;; *) p=$(dirname "$2")/$p;; esac
-           [ -S "$p" ] && [ "$p" -nt "$3" ] ;;  # made after the start, not a stale one left from before
+           # SINCE (optional): made after the start, not a stale one left from before
+           [ -S "$p" ] && { [ -z "${3:-}" ] || [ "$p" -nt "$3" ]; } ;;
     esac
 }
 # _serving PID SPEC CONF SINCE: the process is alive and listening on SPEC.
