@@ -18,17 +18,22 @@ from rawclient import frame, reply, letter
 s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); s.settimeout(20)
 s.sendall(frame(b"O", struct.pack(">III", 6, 0x1ff, 0x1fffff))); reply(s)
 s.sendall(frame(b"M", b"<before@x>\0")); out = [letter(s)]
-time.sleep(2)  # the reload happens now
+import os
+open(sys.argv[2] + ".ready", "w").close()  # the session has begun: reload now
+for _ in range(400):  # until the script has reloaded and sent a new session
+    if os.path.exists(sys.argv[2] + ".go"): break
+    time.sleep(0.05)
 s.sendall(frame(b"M", b"<held@x>\0")); out.append(letter(s))
 s.sendall(frame(b"Q")); open(sys.argv[2], "w").write(" ".join(out) + "\n")
 PY
 held_pid=$!
-sleep 0.5
+wait_for test -e "$D/held.out.ready" || fail "reload: the held session began" "no first reply"
 printf 'puts "handler v2 #{Pmilter::Session.new.envelope_from}"\n' >"$D/handler/envfrom.rb"
 kill -USR1 "$PM_PID"
 wait_for grep -q 'reloaded .*new sessions use it' "$PM_ERR" && pass "reload: SIGUSR1 reloads and says so" || fail "reload: SIGUSR1 reloads and says so" "$(tail -3 "$PM_ERR")"
 "$CLIENT" -s "unix:$SOCK" "$T/life.eml" --from '<after@x>' >/dev/null 2>&1
 out_has "reload: new sessions run the new handler" "handler v2 <after@x>"
+touch "$D/held.out.go"
 wait "$held_pid"
 out_has "reload: a session in flight finishes on the handlers it started with" "handler v1 <held@x>"
 printf 'def broken(\n' >"$D/handler/envfrom.rb"
@@ -145,7 +150,7 @@ time.sleep(25)  # idle, like an SMTP client thinking about its next command
 PY
 idle_pid=$!
 on_exit "kill $idle_pid"
-sleep 0.5
+wait_for grep -q 'envfrom handler answered' "$PM_ERR"
 log_has "log: a handler's reject is logged with the sender" 'envfrom handler answered reject \(from <no@x>\)'
 start=$(date +%s)
 stop_clean "idle_stop"
