@@ -1,6 +1,7 @@
 /* alloc: allocation that never returns NULL (Postfix mymalloc style).
  * Out of memory is an environment failure: log and abort, so callers need
- * no NULL checks. */
+ * no NULL checks.
+ * Threads: any (thin wrappers over malloc). */
 #ifndef PM_ALLOC_H
 #define PM_ALLOC_H
 #include <stddef.h>

@@ -1,6 +1,7 @@
 /* buf: a growable byte buffer with a hard cap (our vstring). Appending past
  * the cap keeps what fits and marks the buffer truncated, so memory per
- * session stays bounded whatever the MTA sends. */
+ * session stays bounded whatever the MTA sends.
+ * Threads: a buffer belongs to one owner (a session); no locking. */
 #ifndef PM_BUF_H
 #define PM_BUF_H
 #include <stddef.h>

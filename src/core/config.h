@@ -1,7 +1,9 @@
 /* config: the immutable configuration snapshot, loaded from a TOML pmilter.conf.
  * Every key has one entry in the key table in config.c (name, type, default,
  * bounds). Errors name the place: "pmilter.conf:12: server.timeout: expected
- * integer, got string". After loading, the snapshot is only read. */
+ * integer, got string". After loading, the snapshot is only read.
+ * Threads: loaded by main or the reload thread; the snapshot is then
+ * shared read-only by every thread until its generation is freed. */
 #ifndef PM_CONFIG_H
 #define PM_CONFIG_H
 #include <stddef.h>

@@ -1,6 +1,7 @@
 /* config_toml: the only C++ unit. Parses a TOML file with libtomlplusplus and
  * returns a plain C tree that keeps each value's line number, so config.c can
- * name file:line in its errors. No C++ type crosses this header. */
+ * name file:line in its errors. No C++ type crosses this header.
+ * Threads: any; each call is independent (used by config.c only). */
 #ifndef PM_CONFIG_TOML_H
 #define PM_CONFIG_TOML_H
 #include <stddef.h>

@@ -1,7 +1,8 @@
 /* listener: the socket the MTA connects to. pmilter opens it itself and hands
  * it to libmilter as "fd:N", so it controls TCP_NODELAY (libmilter never sets
  * it: ~40 ms per message on TCP without it), stale unix sockets, and removal
- * at exit. Errors are returned in err, not logged. */
+ * at exit. Errors are returned in err, not logged.
+ * Threads: main, at start-up (and the signal thread pokes the fd at stop). */
 #ifndef PM_LISTENER_H
 #define PM_LISTENER_H
 #include <stddef.h>

@@ -1,5 +1,6 @@
 /* phase: the milter phases pmilter can run a handler in, with their names as
- * the config file, the log and Pmilter::Session#handler_phase_name spell them. */
+ * the config file, the log and Pmilter::Session#handler_phase_name spell them.
+ * Threads: any (constant tables). */
 #ifndef PM_PHASE_H
 #define PM_PHASE_H
 

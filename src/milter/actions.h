@@ -2,7 +2,9 @@
  * before they reach libmilter. The only writer of smfi_* modification calls.
  * Each returns 0, or -1 with the reason in err: invalid input (the binding
  * raises ArgumentError) or libmilter refusing (e.g. the MTA did not grant the
- * action at negotiation). */
+ * action at negotiation).
+ * Threads: the libmilter worker serving the session (through a handler
+ * at eom); never two calls on one SMFICTX at once. */
 #ifndef PM_ACTIONS_H
 #define PM_ACTIONS_H
 #include <libmilter/mfapi.h>

@@ -9,6 +9,7 @@
  * session, and the callback returns the configured handler_error verdict. */
 #include "milter/milter.h"
 
+#include <assert.h>
 #include <arpa/inet.h>
 #include <libmilter/mfapi.h>
 #include <libmilter/mfdef.h>
@@ -144,7 +145,9 @@ static void message_over(pm_session_t *s)
 {
     if (s->in_message) {
         s->in_message = 0;
-        atomic_fetch_sub(&open_messages, 1);
+        int was = atomic_fetch_sub(&open_messages, 1);
+        assert(was > 0); /* each message is counted once, when it begins */
+        (void)was;
     }
 }
 
@@ -237,7 +240,9 @@ static sfsistat run(SMFICTX *ctx, pm_phase_t phase, pm_call_t *call)
     if (ends_message(result, phase))
         message_over(s); /* the MTA sends no more of this message */
     pm_reply_clear(&call->reply);
-    atomic_fetch_sub(&in_flight, 1);
+    int was = atomic_fetch_sub(&in_flight, 1);
+    assert(was > 0);
+    (void)was;
     return result;
 }
 
@@ -490,7 +495,9 @@ static sfsistat on_close(SMFICTX *ctx)
     pm_runtime_t *rt = s->rt;
     message_over(s);
     pm_session_free(s);
-    atomic_fetch_sub(&live_sessions, 1);
+    int was = atomic_fetch_sub(&live_sessions, 1);
+    assert(was > 0); /* one decrement per session, at close */
+    (void)was;
     smfi_setpriv(ctx, NULL);
     pm_runtime_release(rt);
     return SMFIS_CONTINUE;

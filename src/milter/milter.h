@@ -1,6 +1,8 @@
 /* milter: the libmilter side. One xxfi_* callback per phase, all alike: find
  * the session, borrow a VM, run the phase's handler, map Pmilter.status to an
- * sfsistat. Negotiates only the phases that have a handler. */
+ * sfsistat. Negotiates only the phases that have a handler.
+ * Threads: pm_milter_run on main; the callbacks on libmilter's workers;
+ * pm_milter_drain on the signal thread. */
 #ifndef PM_MILTER_H
 #define PM_MILTER_H
 

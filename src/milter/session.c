@@ -3,6 +3,7 @@
  * byte count and the trim flags are atomic. */
 #include "milter/session.h"
 
+#include <assert.h>
 #include <malloc.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -151,7 +152,9 @@ void pm_session_end_message(pm_session_t *s)
     s->headers = pm_free(s->headers);
     s->n_headers = 0;
     pm_buf_reset(&s->body);
-    atomic_fetch_sub(&input_bytes, s->kept_bytes);
+    size_t was = atomic_fetch_sub(&input_bytes, s->kept_bytes);
+    assert(was >= s->kept_bytes); /* the process-wide count covers every session's share */
+    (void)was;
     if (s->kept_bytes >= TRIM_AFTER_BYTES)
         trim_after_big_message();
     s->kept_bytes = 0;

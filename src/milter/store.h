@@ -1,7 +1,8 @@
 /* store: a small key/value store of opaque byte strings, kept in the C session
  * so that data a handler saves survives across callbacks that run on
  * different VMs. mrb_store.c encodes Ruby values into these bytes. Bounded:
- * PM_STORE_MAX_BYTES per store. Linear lookup: stores hold a handful of keys. */
+ * PM_STORE_MAX_BYTES per store. Linear lookup: stores hold a handful of keys.
+ * Threads: a store belongs to one session; no locking. */
 #ifndef PM_STORE_H
 #define PM_STORE_H
 #include <stddef.h>

@@ -1,6 +1,7 @@
 /* mrb_init: defines pmilter's Ruby API in a fresh VM. Each binding file
  * exports one pm_mrb_<class>_init; this calls them in order. The VM's
- * mrb->ud points to the current pm_call_t while a handler runs. */
+ * mrb->ud points to the current pm_call_t while a handler runs.
+ * Threads: whichever thread creates the VM (vm.c), one VM per thread at a time. */
 #ifndef PM_MRB_INIT_H
 #define PM_MRB_INIT_H
 #include <mruby.h>

@@ -2,6 +2,7 @@
  * Threads: any; reloads come from the signal thread one at a time. */
 #include "ruby/runtime.h"
 
+#include <assert.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -84,6 +85,7 @@ pm_runtime_t *pm_runtime_retain(pm_runtime_t *rt)
 void pm_runtime_release(pm_runtime_t *rt)
 {
     pthread_mutex_lock(&lock);
+    assert(rt->refs > 0); /* a release without its acquire would free a generation in use */
     int last = --rt->refs == 0;
     pthread_mutex_unlock(&lock);
     if (last) {

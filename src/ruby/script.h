@@ -1,7 +1,9 @@
 /* script: read every handler file once and compile it to mruby bytecode in a
  * throwaway VM, so syntax errors surface at start-up (or with -t) with
  * file:line, and no callback ever reads or parses a file. The bytecode is
- * read-only afterwards and loaded into each VM of the pool (vm.c). */
+ * read-only afterwards and loaded into each VM of the pool (vm.c).
+ * Threads: compiled by main or the reload thread; the bytecode is then
+ * read by every thread that builds a VM. */
 #ifndef PM_SCRIPT_H
 #define PM_SCRIPT_H
 #include <stddef.h>

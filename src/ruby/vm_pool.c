@@ -2,6 +2,7 @@
  * the most recently used VM, whose memory is warm in cache, in service. */
 #include "ruby/vm_pool.h"
 
+#include <assert.h>
 #include <pthread.h>
 #include <stdlib.h>
 
@@ -109,6 +110,7 @@ void pm_vm_pool_give_back(pm_vm_pool_t *pool, pm_vm_t *vm)
 void pm_vm_pool_abandon(pm_vm_pool_t *pool)
 {
     pthread_mutex_lock(&pool->lock);
+    assert(pool->size > 0); /* only a VM the pool made can be abandoned */
     pool->size--; /* room for a new VM on the next borrow */
     pthread_cond_signal(&pool->returned);
     pthread_mutex_unlock(&pool->lock);
