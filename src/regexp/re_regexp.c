@@ -148,13 +148,14 @@ static mrb_value regexp_initialize(mrb_state *mrb, mrb_value self)
     mrb_obj_freeze(mrb, src);
     re_t *r = mrb_calloc(mrb, 1, sizeof *r);
     r->options = options;
-    if (re_compile(RSTRING_PTR(src), (size_t)RSTRING_LEN(src), options, ONIG_ENCODING_UTF8, &r->utf8, err, sizeof err) < 0) {
-        mrb_free(mrb, r);
-        mrb_raise(mrb, mrb_class_get(mrb, "RegexpError"), err);
-    }
+    /* Charged before compiling: a pattern over budget costs neither the memory nor the time. */
     if (re_charge(mrb, re_program_cost(RSTRING_PTR(src), (size_t)RSTRING_LEN(src), options), &r->charged) != 0) {
-        re_free(mrb, r);
+        mrb_free(mrb, r);
         mrb_raise_nomemory(mrb);
+    }
+    if (re_compile(RSTRING_PTR(src), (size_t)RSTRING_LEN(src), options, ONIG_ENCODING_UTF8, &r->utf8, err, sizeof err) < 0) {
+        re_free(mrb, r);
+        mrb_raise(mrb, mrb_class_get(mrb, "RegexpError"), err);
     }
     mrb_iv_set(mrb, self, mrb_intern_lit(mrb, "__source"), src);
     DATA_TYPE(self) = &re_type;

@@ -53,16 +53,15 @@ regex_t *re_for_subject(mrb_state *mrb, mrb_value re, mrb_value snap)
         return r->utf8;
     if (!r->bin) {
         mrb_value src = re_source(mrb, re);
-        regex_t *bin;
-        if (re_compile(RSTRING_PTR(src), (size_t)RSTRING_LEN(src), r->options, ONIG_ENCODING_ISO_8859_1, &bin, NULL, 0) < 0) {
+        size_t cost = re_program_cost(RSTRING_PTR(src), (size_t)RSTRING_LEN(src), r->options), charged = 0;
+        if (re_charge(mrb, cost, &charged) != 0)
+            mrb_raise_nomemory(mrb);
+        if (re_compile(RSTRING_PTR(src), (size_t)RSTRING_LEN(src), r->options, ONIG_ENCODING_ISO_8859_1, &r->bin, NULL, 0) < 0) {
+            re_uncharge(mrb, charged);
             r->bin_failed = TRUE;
             return r->utf8;
         }
-        if (re_charge(mrb, re_program_cost(RSTRING_PTR(src), (size_t)RSTRING_LEN(src), r->options), &r->charged) != 0) {
-            onig_free(bin);
-            mrb_raise_nomemory(mrb);
-        }
-        r->bin = bin;
+        r->charged += charged;
     }
     return r->bin;
 }
