@@ -146,6 +146,8 @@ static mrb_value regexp_initialize(mrb_state *mrb, mrb_value self)
     int options = source_and_options(mrb, argc, argv, &src);
     src = mrb_str_dup(mrb, src);
     mrb_obj_freeze(mrb, src);
+    /* Set first: from here until the attach, nothing may raise with r unattached. */
+    mrb_iv_set(mrb, self, mrb_intern_lit(mrb, "__source"), src);
     re_t *r = mrb_calloc(mrb, 1, sizeof *r);
     r->options = options;
     /* Charged before compiling: a pattern over budget costs neither the memory nor the time. */
@@ -157,7 +159,6 @@ static mrb_value regexp_initialize(mrb_state *mrb, mrb_value self)
         re_free(mrb, r);
         mrb_raise(mrb, mrb_class_get(mrb, "RegexpError"), err);
     }
-    mrb_iv_set(mrb, self, mrb_intern_lit(mrb, "__source"), src);
     DATA_TYPE(self) = &re_type;
     DATA_PTR(self) = r;
     return self;
