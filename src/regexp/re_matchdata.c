@@ -7,7 +7,8 @@
  *
  * mruby reads $~, $1..$9, $&, $`, $' and $+ with OP_GETGV like any global,
  * so re_set_last_match() stores them all after every match. They are
- * VM-wide, not frame-local as in CRuby (docs/regexp.md).
+ * VM-wide, not frame-local as in CRuby (docs/regexp.md), so the VM clears
+ * them before every handler run (pm_regexp_reset_last_match).
  * DIAGNOSTICS: IndexError for a bad group index or name.
  */
 #include <stdio.h>
