@@ -87,6 +87,7 @@ mrb_int md_begin(mrb_state *mrb, mrb_value md, int n);
 mrb_int md_end(mrb_state *mrb, mrb_value md, int n);
 int md_name_to_group(mrb_state *mrb, mrb_value md, const char *name, size_t len, mrb_bool raise);
 void re_set_last_match(mrb_state *mrb, mrb_value md);
+void re_mark_dirty(mrb_state *mrb);
 void pm_mrb_matchdata_init(mrb_state *mrb);
 
 /* re_string.c */

@@ -326,19 +326,42 @@ void re_set_last_match(mrb_state *mrb, mrb_value md)
     mrb_gv_set(mrb, mrb_intern_lit(mrb, "$+"), last > 0 ? md_group(mrb, md, last) : nil);
     for (int i = 0; i < 9; i++)
         mrb_gv_set(mrb, mrb_intern_cstr(mrb, nth[i]), ok ? md_group(mrb, md, i + 1) : nil);
+    if (ok)
+        re_mark_dirty(mrb);
     mrb_gc_arena_restore(mrb, ai);
 }
 
-/* Only globals that exist are set: nothing is interned or allocated. */
+/* Hidden global: set once a match (or re_search.c's text cache) stores
+ * something a later handler run must not see; cleared by the reset. */
+#define RE_DIRTY "__re_dirty"
+
+void re_mark_dirty(mrb_state *mrb)
+{
+    mrb_gv_set(mrb, mrb_intern_lit(mrb, RE_DIRTY), mrb_true_value());
+}
+
+static mrb_bool gv_set_p(mrb_state *mrb, const char *name, mrb_sym *sym)
+{
+    *sym = mrb_intern_check_cstr(mrb, name);
+    return *sym && !mrb_nil_p(mrb_gv_get(mrb, *sym));
+}
+
+/*
+ * Runs before every handler, so the common case is two lookups: $1..$9, $&,
+ * $`, $' and $+ cannot be assigned in Ruby, only re_set_last_match sets them
+ * (and marks the VM dirty); $~ can be assigned, so it is checked itself.
+ * Only globals that exist are set: nothing is interned or allocated.
+ */
 void pm_regexp_reset_last_match(mrb_state *mrb)
 {
-    static const char *const names[] = {"$~", "$&", "$`", "$'", "$+", "$1", "$2", "$3", "$4", "$5", "$6", "$7", "$8", "$9",
-                                        "__re_text"};
-    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
-        mrb_sym sym = mrb_intern_check_cstr(mrb, names[i]);
-        if (sym && !mrb_nil_p(mrb_gv_get(mrb, sym)))
+    static const char *const names[] = {"$~", "$&", "$`", "$'", "$+", "$1", "$2", "$3", "$4",
+                                        "$5", "$6", "$7", "$8", "$9", "__re_text", RE_DIRTY};
+    mrb_sym sym;
+    if (!gv_set_p(mrb, RE_DIRTY, &sym) && !gv_set_p(mrb, "$~", &sym))
+        return;
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (gv_set_p(mrb, names[i], &sym))
             mrb_gv_set(mrb, sym, mrb_nil_value());
-    }
 }
 
 void pm_mrb_matchdata_init(mrb_state *mrb)

@@ -104,6 +104,7 @@ static mrb_value search_text(mrb_state *mrb, mrb_value snap)
     }
     mrb_value pair[2] = {snap, text};
     mrb_gv_set(mrb, cache_sym, mrb_ary_new_from_values(mrb, 2, pair));
+    re_mark_dirty(mrb); /* the next handler run drops it */
     return text;
 }
 

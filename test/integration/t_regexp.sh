@@ -59,7 +59,8 @@ cli "library: a missing library names the key" 78 "$CONF:2: handler.config.mruby
 # captures (issue 11 B16). One VM, so both sessions run on it.
 new_site regexp_last_match 'min_worker = 1' 'max_worker = 1'
 handler envfrom 'puts "before match: #{[$~, $1, $2, $&, $`, $'"'"', $+].inspect}"
-Pmilter::Session.new.envelope_from =~ /<(\w+)@(\w+)/'
+Pmilter::Session.new.envelope_from =~ /<(\w+)@(\w+)/
+$~ = nil if $1 == "secret" # $1..$9 stay set: they must still be reset'
 start_pmilter "$CONF" || fail "regexp_last_match: start" "$(cat "$PM_ERR")"
 mt "regexp: two sessions on a one-VM pool" '
 local conn, r = message({from = "<secret@victim>"})
