@@ -19,6 +19,26 @@ struct mrb_irep;
 void pm_mrb_regexp_init(mrb_state *mrb);
 
 /*
+ * Set $~, $1..$9, $&, $`, $' and $+ to nil, so that a handler run never sees
+ * the captures of an earlier run (another session's data) on the same VM.
+ * Never allocates and never raises: safe outside mrb_top_run.
+ */
+void pm_regexp_reset_last_match(mrb_state *mrb);
+
+/*
+ * Oniguruma allocates with malloc, outside mruby's allocator. A charge
+ * function lets the embedder count that memory against the VM's budget:
+ * it is called with +bytes before a compiled program or a match region is
+ * kept for mrb and must return 0 to allow it (non-zero: over budget), and
+ * with -bytes when that memory is freed (must then return 0). Sizes are
+ * estimates (docs/regexp.md). Over budget, the regexp code runs a full GC
+ * once and retries, then raises NoMemoryError. Without a charge function
+ * nothing is counted. Any thread; set before the VMs that rely on it.
+ */
+typedef int pm_regexp_charge_fn(mrb_state *mrb, ptrdiff_t bytes);
+void pm_regexp_set_charge(pm_regexp_charge_fn *fn);
+
+/*
  * Compile every regexp literal of a compiled script (irep and its children)
  * so that a malformed one is reported at load time. On the first bad literal,
  * fill err with "FILE:LINE: message: /source/" and return -1; return 0 if all

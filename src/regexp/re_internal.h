@@ -10,6 +10,10 @@
 #include <mruby.h>
 #include <mruby/data.h>
 
+/* libmruby 3.1 exports this (raises the preallocated NoMemoryError) but
+ * declares it only inside khash.h's macros. */
+mrb_noreturn void mrb_raise_nomemory(mrb_state *mrb);
+
 /* Ruby's option bits, the values of Regexp::IGNORECASE etc. in CRuby. */
 #define RE_IGNORECASE 1
 #define RE_EXTENDED 2
@@ -29,15 +33,18 @@
 
 /* The C side of a Regexp object. */
 typedef struct {
-    regex_t *utf8; /* owned; compiled with the object */
-    regex_t *bin;  /* owned; ISO-8859-1 program, NULL until a subject that is not valid UTF-8 needs it */
-    int options;   /* RE_* bits */
+    regex_t *utf8;  /* owned; compiled with the object, never replaced */
+    regex_t *bin;   /* owned; ISO-8859-1 program, NULL until a subject that is not valid UTF-8 needs it */
+    int options;    /* RE_* bits */
+    mrb_bool bin_failed; /* ISO-8859-1 cannot express the pattern: 8-bit subjects use utf8 (re_search.c) */
+    size_t charged; /* bytes charged to the VM for utf8 and bin (re_memory.c) */
 } re_t;
 
 /* The C side of a MatchData object; the subject and Regexp are ivars. */
 typedef struct {
     OnigRegion *region; /* owned; byte offsets into the subject */
-    regex_t *reg;       /* borrowed from the Regexp ivar, which outlives us */
+    regex_t *reg;       /* borrowed from the __regexp ivar: marking it keeps the program alive */
+    size_t charged;     /* bytes charged to the VM for region */
 } md_t;
 
 extern const mrb_data_type re_type;
@@ -47,6 +54,12 @@ extern const mrb_data_type md_type;
 void re_onig_init(void);
 int re_compile(const char *src, size_t len, int options, OnigEncoding enc, regex_t **out, char *err, size_t errlen);
 void re_describe(const char *src, size_t len, int options, char *out, size_t outlen);
+
+/* re_memory.c: Oniguruma's memory charged to the VM (pm_regexp_set_charge). */
+size_t re_program_cost(const char *src, size_t len, int options);
+size_t re_region_cost(regex_t *reg);
+int re_charge(mrb_state *mrb, size_t bytes, size_t *charged);
+void re_uncharge(mrb_state *mrb, size_t charged);
 
 /* re_regexp.c */
 struct RClass *re_class(mrb_state *mrb);
@@ -58,6 +71,7 @@ void pm_mrb_regexp_class_init(mrb_state *mrb);
 /* re_search.c: searching with the limits; results as MatchData. */
 mrb_value re_snapshot(mrb_state *mrb, mrb_value str);
 mrb_bool re_is_regexp(mrb_value v);
+mrb_bool re_valid_utf8(mrb_value str);
 regex_t *re_for_subject(mrb_state *mrb, mrb_value re, mrb_value snap);
 mrb_value re_search(mrb_state *mrb, mrb_value re, regex_t *reg, mrb_value snap, mrb_int start, mrb_bool backward);
 mrb_value re_match_here(mrb_state *mrb, mrb_value re, regex_t *reg, mrb_value snap, mrb_int at);
@@ -73,6 +87,7 @@ mrb_int md_begin(mrb_state *mrb, mrb_value md, int n);
 mrb_int md_end(mrb_state *mrb, mrb_value md, int n);
 int md_name_to_group(mrb_state *mrb, mrb_value md, const char *name, size_t len, mrb_bool raise);
 void re_set_last_match(mrb_state *mrb, mrb_value md);
+void re_mark_dirty(mrb_state *mrb);
 void pm_mrb_matchdata_init(mrb_state *mrb);
 
 /* re_string.c */

@@ -7,7 +7,8 @@
  *
  * mruby reads $~, $1..$9, $&, $`, $' and $+ with OP_GETGV like any global,
  * so re_set_last_match() stores them all after every match. They are
- * VM-wide, not frame-local as in CRuby (docs/regexp.md).
+ * VM-wide, not frame-local as in CRuby (docs/regexp.md), so the VM clears
+ * them before every handler run (pm_regexp_reset_last_match).
  * DIAGNOSTICS: IndexError for a bad group index or name.
  */
 #include <stdio.h>
@@ -22,6 +23,7 @@
 #include <mruby/variable.h>
 
 #include "re_internal.h"
+#include "regexp/mrb_regexp.h"
 
 static void md_free(mrb_state *mrb, void *p)
 {
@@ -30,25 +32,53 @@ static void md_free(mrb_state *mrb, void *p)
         return;
     if (m->region)
         onig_region_free(m->region, 1);
+    re_uncharge(mrb, m->charged);
     mrb_free(mrb, m);
 }
 
 const mrb_data_type md_type = {"MatchData", md_free};
 
-/* A MatchData with an empty region for a search of snap by re/reg to fill. */
-mrb_value md_alloc(mrb_state *mrb, mrb_value re, regex_t *reg, mrb_value snap)
+/* Gives the MatchData md a C side: an empty region for a search with reg. */
+static md_t *md_attach(mrb_state *mrb, mrb_value md, regex_t *reg)
 {
-    struct RData *d = mrb_data_object_alloc(mrb, mrb_class_get(mrb, "MatchData"), NULL, &md_type);
-    mrb_value md = mrb_obj_value(d);
     md_t *m = mrb_calloc(mrb, 1, sizeof *m);
-    d->data = m;
-    m->reg = reg;
+    DATA_TYPE(md) = &md_type;
+    DATA_PTR(md) = m;
+    if (re_charge(mrb, re_region_cost(reg), &m->charged) != 0)
+        mrb_raise_nomemory(mrb);
     m->region = onig_region_new();
     if (!m->region)
-        mrb_raise(mrb, E_RUNTIME_ERROR, "out of memory");
+        mrb_raise_nomemory(mrb);
+    m->reg = reg;
+    return m;
+}
+
+/*
+ * A MatchData with an empty region for a search of snap by re/reg to fill.
+ * reg belongs to re; the __regexp ivar keeps re, and so reg, alive as long
+ * as the MatchData is (re's program is never replaced: re_regexp.c).
+ */
+mrb_value md_alloc(mrb_state *mrb, mrb_value re, regex_t *reg, mrb_value snap)
+{
+    mrb_value md = mrb_obj_value(mrb_data_object_alloc(mrb, mrb_class_get(mrb, "MatchData"), NULL, &md_type));
     mrb_iv_set(mrb, md, mrb_intern_lit(mrb, "__string"), snap);
     mrb_iv_set(mrb, md, mrb_intern_lit(mrb, "__regexp"), re);
+    md_attach(mrb, md, reg);
     return md;
+}
+
+/* MatchData#initialize_copy(orig), for dup and clone: a region of its own. */
+static mrb_value matchdata_initialize_copy(mrb_state *mrb, mrb_value self)
+{
+    mrb_value orig;
+    mrb_get_args(mrb, "o", &orig);
+    md_t *from = md_get(mrb, orig);
+    if (!mrb_data_p(self) || DATA_PTR(self))
+        mrb_raise(mrb, E_TYPE_ERROR, "already initialized MatchData");
+    mrb_iv_set(mrb, self, mrb_intern_lit(mrb, "__string"), md_subject(mrb, orig));
+    mrb_iv_set(mrb, self, mrb_intern_lit(mrb, "__regexp"), mrb_iv_get(mrb, orig, mrb_intern_lit(mrb, "__regexp")));
+    onig_region_copy(md_attach(mrb, self, from->reg)->region, from->region);
+    return self;
 }
 
 md_t *md_get(mrb_state *mrb, mrb_value md)
@@ -207,11 +237,13 @@ static mrb_value matchdata_to_s(mrb_state *mrb, mrb_value self)
 
 static mrb_value matchdata_string(mrb_state *mrb, mrb_value self)
 {
+    md_get(mrb, self);
     return md_subject(mrb, self);
 }
 
 static mrb_value matchdata_regexp(mrb_state *mrb, mrb_value self)
 {
+    md_get(mrb, self);
     return mrb_iv_get(mrb, self, mrb_intern_lit(mrb, "__regexp"));
 }
 
@@ -294,7 +326,42 @@ void re_set_last_match(mrb_state *mrb, mrb_value md)
     mrb_gv_set(mrb, mrb_intern_lit(mrb, "$+"), last > 0 ? md_group(mrb, md, last) : nil);
     for (int i = 0; i < 9; i++)
         mrb_gv_set(mrb, mrb_intern_cstr(mrb, nth[i]), ok ? md_group(mrb, md, i + 1) : nil);
+    if (ok)
+        re_mark_dirty(mrb);
     mrb_gc_arena_restore(mrb, ai);
+}
+
+/* Hidden global: set once a match (or re_search.c's text cache) stores
+ * something a later handler run must not see; cleared by the reset. */
+#define RE_DIRTY "__re_dirty"
+
+void re_mark_dirty(mrb_state *mrb)
+{
+    mrb_gv_set(mrb, mrb_intern_lit(mrb, RE_DIRTY), mrb_true_value());
+}
+
+static mrb_bool gv_set_p(mrb_state *mrb, const char *name, mrb_sym *sym)
+{
+    *sym = mrb_intern_check_cstr(mrb, name);
+    return *sym && !mrb_nil_p(mrb_gv_get(mrb, *sym));
+}
+
+/*
+ * Runs before every handler, so the common case is two lookups: $1..$9, $&,
+ * $`, $' and $+ cannot be assigned in Ruby, only re_set_last_match sets them
+ * (and marks the VM dirty); $~ can be assigned, so it is checked itself.
+ * Only globals that exist are set: nothing is interned or allocated.
+ */
+void pm_regexp_reset_last_match(mrb_state *mrb)
+{
+    static const char *const names[] = {"$~", "$&", "$`", "$'", "$+", "$1", "$2", "$3", "$4",
+                                        "$5", "$6", "$7", "$8", "$9", "__re_text", RE_DIRTY};
+    mrb_sym sym;
+    if (!gv_set_p(mrb, RE_DIRTY, &sym) && !gv_set_p(mrb, "$~", &sym))
+        return;
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (gv_set_p(mrb, names[i], &sym))
+            mrb_gv_set(mrb, sym, mrb_nil_value());
 }
 
 void pm_mrb_matchdata_init(mrb_state *mrb)
@@ -302,6 +369,7 @@ void pm_mrb_matchdata_init(mrb_state *mrb)
     struct RClass *c = mrb_define_class(mrb, "MatchData", mrb->object_class);
     MRB_SET_INSTANCE_TT(c, MRB_TT_DATA);
     mrb_undef_class_method(mrb, c, "new");
+    mrb_define_method(mrb, c, "initialize_copy", matchdata_initialize_copy, MRB_ARGS_REQ(1));
     mrb_define_method(mrb, c, "[]", matchdata_aref, MRB_ARGS_ARG(1, 1));
     mrb_define_method(mrb, c, "begin", matchdata_begin, MRB_ARGS_REQ(1));
     mrb_define_method(mrb, c, "end", matchdata_end, MRB_ARGS_REQ(1));

@@ -121,8 +121,11 @@ static void put(tbuf *b, const char *s, size_t n)
  * only real escapes are touched. Anything unusual is copied unchanged for
  * Oniguruma to judge. Returns a malloc'd buffer (caller frees) of *outlen bytes.
  */
-static char *translate(const char *src, size_t len, int options, size_t *outlen)
+static char *translate(const char *src, size_t len, int options, OnigEncoding enc, size_t *outlen)
 {
+    /* \W in a class runs to the encoding's last character: past it, ISO-8859-1 refuses the class. */
+    const char *non_word = enc == ONIG_ENCODING_UTF8 ? "\\x00-\\x2F\\x3A-\\x40\\x5B-\\x5E\\x60\\x7B-\\x{10FFFF}"
+                                                     : "\\x00-\\x2F\\x3A-\\x40\\x5B-\\x5E\\x60\\x7B-\\xFF";
     tbuf b = {0};
     int depth = 0; /* inside how many [ ] */
     for (size_t i = 0; i < len; i++) {
@@ -136,7 +139,7 @@ static char *translate(const char *src, size_t len, int options, size_t *outlen)
                     PUTS(&b, "[a-zA-Z0-9_]");
             } else if (n == 'W') {
                 if (depth)
-                    PUTS(&b, "\\x00-\\x2F\\x3A-\\x40\\x5B-\\x5E\\x60\\x7B-\\x{10FFFF}");
+                    put(&b, non_word, strlen(non_word));
                 else
                     PUTS(&b, "[^a-zA-Z0-9_]");
             } else if (n == 'u' && i + 1 < len && src[i + 1] == '{') {
@@ -211,7 +214,7 @@ int re_compile(const char *src, size_t len, int options, OnigEncoding enc, regex
     size_t tlen;
 
     re_onig_init();
-    char *t = translate(src, len, options, &tlen);
+    char *t = translate(src, len, options, enc, &tlen);
     const OnigUChar *tp = (const OnigUChar *)t;
     int r = onig_new(out, tp, tp + tlen, onig_options(options), enc, ONIG_SYNTAX_RUBY, &einfo);
     if (r != ONIG_NORMAL) {

@@ -35,6 +35,7 @@ static void re_free(mrb_state *mrb, void *p)
         onig_free(r->utf8);
     if (r->bin)
         onig_free(r->bin);
+    re_uncharge(mrb, r->charged);
     mrb_free(mrb, r);
 }
 
@@ -122,7 +123,13 @@ static int source_and_options(mrb_state *mrb, mrb_int argc, const mrb_value *arg
     return o;
 }
 
-/* Regexp#initialize(source_or_regexp, options = nil, encoding = nil) */
+/*
+ * Regexp#initialize(source_or_regexp, options = nil, encoding = nil).
+ * Builds everything first and attaches the compiled program last, so a bad
+ * pattern leaves the object as it was. Once attached, a program is never
+ * replaced ("already initialized regexp", as CRuby): a MatchData borrows it
+ * and keeps this Regexp alive through its __regexp ivar.
+ */
 static mrb_value regexp_initialize(mrb_state *mrb, mrb_value self)
 {
     const mrb_value *argv;
@@ -131,20 +138,41 @@ static mrb_value regexp_initialize(mrb_state *mrb, mrb_value self)
     char err[600];
 
     mrb_get_args(mrb, "*", &argv, &argc);
+    mrb_check_frozen(mrb, mrb_basic_ptr(self));
+    if (!mrb_data_p(self) || (DATA_TYPE(self) && DATA_TYPE(self) != &re_type))
+        mrb_raise(mrb, E_TYPE_ERROR, "not a Regexp");
+    if (DATA_PTR(self))
+        mrb_raise(mrb, E_TYPE_ERROR, "already initialized regexp");
     int options = source_and_options(mrb, argc, argv, &src);
-
-    re_free(mrb, DATA_PTR(self)); /* a second initialize replaces the first */
-    DATA_PTR(self) = NULL;
-    re_t *r = mrb_calloc(mrb, 1, sizeof *r);
-    DATA_TYPE(self) = &re_type;
-    DATA_PTR(self) = r;
-    r->options = options;
-    if (re_compile(RSTRING_PTR(src), (size_t)RSTRING_LEN(src), options, ONIG_ENCODING_UTF8, &r->utf8, err, sizeof err) < 0)
-        mrb_raise(mrb, mrb_class_get(mrb, "RegexpError"), err);
     src = mrb_str_dup(mrb, src);
     mrb_obj_freeze(mrb, src);
+    /* Set first: from here until the attach, nothing may raise with r unattached. */
     mrb_iv_set(mrb, self, mrb_intern_lit(mrb, "__source"), src);
+    re_t *r = mrb_calloc(mrb, 1, sizeof *r);
+    r->options = options;
+    /* Charged before compiling: a pattern over budget costs neither the memory nor the time. */
+    if (re_charge(mrb, re_program_cost(RSTRING_PTR(src), (size_t)RSTRING_LEN(src), options), &r->charged) != 0) {
+        mrb_free(mrb, r);
+        mrb_raise_nomemory(mrb);
+    }
+    if (re_compile(RSTRING_PTR(src), (size_t)RSTRING_LEN(src), options, ONIG_ENCODING_UTF8, &r->utf8, err, sizeof err) < 0) {
+        re_free(mrb, r);
+        mrb_raise(mrb, mrb_class_get(mrb, "RegexpError"), err);
+    }
+    DATA_TYPE(self) = &re_type;
+    DATA_PTR(self) = r;
     return self;
+}
+
+/* Regexp#initialize_copy(orig), for dup and clone: a program of its own. */
+static mrb_value regexp_initialize_copy(mrb_state *mrb, mrb_value self)
+{
+    mrb_value orig;
+    mrb_get_args(mrb, "o", &orig);
+    if (!re_is_regexp(orig))
+        mrb_raise(mrb, E_TYPE_ERROR, "initialize_copy should take same class object");
+    mrb_value args[2] = {re_source(mrb, orig), mrb_fixnum_value(re_get(mrb, orig)->options)};
+    return mrb_funcall_argv(mrb, self, mrb_intern_lit(mrb, "initialize"), 2, args);
 }
 
 /* Regexp.compile(...): like new, but one frozen object per (source, options) per VM. */
@@ -408,6 +436,7 @@ void pm_mrb_regexp_class_init(mrb_state *mrb)
     mrb_define_class_method(mrb, re, "escape", regexp_s_escape, MRB_ARGS_REQ(1));
     mrb_define_class_method(mrb, re, "quote", regexp_s_escape, MRB_ARGS_REQ(1));
     mrb_define_method(mrb, re, "initialize", regexp_initialize, MRB_ARGS_ARG(1, 2));
+    mrb_define_method(mrb, re, "initialize_copy", regexp_initialize_copy, MRB_ARGS_REQ(1));
     mrb_define_method(mrb, re, "source", regexp_source, MRB_ARGS_NONE());
     mrb_define_method(mrb, re, "options", regexp_options, MRB_ARGS_NONE());
     mrb_define_method(mrb, re, "inspect", regexp_inspect, MRB_ARGS_NONE());

@@ -8,14 +8,15 @@
  * (docs/regexp.md; legacy 8-bit mail headers are mostly Latin-1). Every search runs
  * with per-call backtracking limits (re_internal.h), so no global Oniguruma
  * setting is touched. DIAGNOSTICS: RegexpError "match limit exceeded: /src/"
- * when a limit is hit; ArgumentError when a non-UTF-8 subject meets a pattern
- * that only makes sense in UTF-8.
+ * when a limit is hit. No subject bytes make a search raise anything else.
  */
 #include <stdio.h>
 
 #include <mruby.h>
-#include <mruby/string.h>
+#include <mruby/array.h>
 #include <mruby/class.h>
+#include <mruby/string.h>
+#include <mruby/variable.h>
 
 #include "re_internal.h"
 
@@ -33,18 +34,78 @@ mrb_value re_snapshot(mrb_state *mrb, mrb_value str)
     return mrb_obj_freeze(mrb, mrb_str_dup(mrb, str));
 }
 
+mrb_bool re_valid_utf8(mrb_value str)
+{
+    const OnigUChar *p = (const OnigUChar *)RSTRING_PTR(str);
+    return onigenc_is_valid_mbc_string(ONIG_ENCODING_UTF8, p, p + RSTRING_LEN(str));
+}
+
+/*
+ * The program for a subject: UTF-8 for valid UTF-8, else ISO-8859-1
+ * (compiled on first use). A pattern ISO-8859-1 cannot express (\p{Han},
+ * \u3042: characters or properties beyond Latin-1) keeps the UTF-8 program,
+ * which run() then applies to search_text(): never an error for any bytes.
+ */
 regex_t *re_for_subject(mrb_state *mrb, mrb_value re, mrb_value snap)
 {
     re_t *r = re_get(mrb, re);
-    const OnigUChar *p = (const OnigUChar *)RSTRING_PTR(snap);
-    if (onigenc_is_valid_mbc_string(ONIG_ENCODING_UTF8, p, p + RSTRING_LEN(snap)))
+    if (r->bin_failed || re_valid_utf8(snap))
         return r->utf8;
     if (!r->bin) {
         mrb_value src = re_source(mrb, re);
-        if (re_compile(RSTRING_PTR(src), (size_t)RSTRING_LEN(src), r->options, ONIG_ENCODING_ISO_8859_1, &r->bin, NULL, 0) < 0)
-            mrb_raise(mrb, E_ARGUMENT_ERROR, "invalid byte sequence in UTF-8");
+        size_t cost = re_program_cost(RSTRING_PTR(src), (size_t)RSTRING_LEN(src), r->options), charged = 0;
+        if (re_charge(mrb, cost, &charged) != 0)
+            mrb_raise_nomemory(mrb);
+        if (re_compile(RSTRING_PTR(src), (size_t)RSTRING_LEN(src), r->options, ONIG_ENCODING_ISO_8859_1, &r->bin, NULL, 0) < 0) {
+            re_uncharge(mrb, charged);
+            r->bin_failed = TRUE;
+            return r->utf8;
+        }
+        r->charged += charged;
     }
     return r->bin;
+}
+
+/* Bytes of the valid character at p (before e), or 0 when p starts no valid character. */
+static int valid_char_len(OnigEncoding enc, const OnigUChar *p, const OnigUChar *e)
+{
+    int n = ONIGENC_MBC_ENC_LEN(enc, p);
+    if (n < 1 || n > e - p || !onigenc_is_valid_mbc_string(enc, p, p + n))
+        return 0;
+    return n;
+}
+
+/* Byte that stands for an invalid UTF-8 byte in search_text (SUB). */
+#define RE_SUBSTITUTE 0x1A
+
+/*
+ * The bytes the UTF-8 program may search for snap: snap itself when it is
+ * valid UTF-8, else a copy of the same length with every byte outside a
+ * valid sequence replaced by RE_SUBSTITUTE, so offsets stay those of snap.
+ * The last answer is kept in the hidden global __re_text ([snap, text]),
+ * which also keeps snap alive, so a loop over one subject checks it once.
+ */
+static mrb_value search_text(mrb_state *mrb, mrb_value snap)
+{
+    mrb_sym cache_sym = mrb_intern_lit(mrb, "__re_text");
+    mrb_value cache = mrb_gv_get(mrb, cache_sym);
+    if (mrb_array_p(cache) && RARRAY_LEN(cache) == 2 && mrb_obj_eq(mrb, RARRAY_PTR(cache)[0], snap))
+        return RARRAY_PTR(cache)[1];
+    mrb_value text = snap;
+    if (!re_valid_utf8(snap)) {
+        text = mrb_str_new(mrb, RSTRING_PTR(snap), RSTRING_LEN(snap));
+        OnigUChar *p = (OnigUChar *)RSTRING_PTR(text), *e = p + RSTRING_LEN(text);
+        while (p < e) {
+            int n = valid_char_len(ONIG_ENCODING_UTF8, p, e);
+            if (n == 0)
+                *p = RE_SUBSTITUTE;
+            p += n ? n : 1;
+        }
+    }
+    mrb_value pair[2] = {snap, text};
+    mrb_gv_set(mrb, cache_sym, mrb_ary_new_from_values(mrb, 2, pair));
+    re_mark_dirty(mrb); /* the next handler run drops it */
+    return text;
 }
 
 static void raise_search_error(mrb_state *mrb, mrb_value re, int code)
@@ -76,7 +137,8 @@ static mrb_value run(mrb_state *mrb, mrb_value re, regex_t *reg, mrb_value snap,
     /* The MatchData owns the region from here on, so a raise leaks nothing. */
     mrb_value md = md_alloc(mrb, re, reg, snap);
     OnigRegion *region = md_get(mrb, md)->region;
-    const OnigUChar *s = (const OnigUChar *)RSTRING_PTR(snap), *e = s + len, *at = s + start;
+    mrb_value text = re_get(mrb, re)->bin_failed && onig_get_encoding(reg) == ONIG_ENCODING_UTF8 ? search_text(mrb, snap) : snap;
+    const OnigUChar *s = (const OnigUChar *)RSTRING_PTR(text), *e = s + len, *at = s + start;
     OnigEncoding enc = onig_get_encoding(reg);
     /* Never start inside a UTF-8 sequence: CRuby moves to a character head too. */
     at = how == BACKWARD ? onigenc_get_left_adjust_char_head(enc, s, at) : onigenc_get_right_adjust_char_head(enc, s, at);
@@ -118,8 +180,9 @@ mrb_int re_char_len(regex_t *reg, mrb_value snap, mrb_int pos)
     mrb_int len = RSTRING_LEN(snap);
     if (pos >= len)
         return 1;
-    mrb_int n = ONIGENC_MBC_ENC_LEN(onig_get_encoding(reg), (const OnigUChar *)RSTRING_PTR(snap) + pos);
-    return n < 1 ? 1 : n > len - pos ? len - pos : n;
+    const OnigUChar *s = (const OnigUChar *)RSTRING_PTR(snap);
+    int n = valid_char_len(onig_get_encoding(reg), s + pos, s + len);
+    return n ? n : 1; /* an invalid byte is one character */
 }
 
 /* One search of str from start (negative counts from the end), as Regexp#match does. */

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 
 #include "core/alloc.h"
+#include "regexp/mrb_regexp.h"
 #include "ruby/mrb_init.h"
 #include "ruby/stack_guard.h"
 
@@ -161,6 +162,18 @@ static void *vm_alloc(mrb_state *mrb, void *p, size_t size, void *ud)
     return q;
 }
 
+/* Oniguruma's memory (src/regexp), counted like the mruby heap it sits beside. */
+static int vm_charge(mrb_state *mrb, ptrdiff_t bytes)
+{
+    if (mrb->allocf != vm_alloc)
+        return 0;
+    pm_vm_t *vm = mrb->allocf_ud;
+    if (bytes > 0 && vm->bytes + (size_t)bytes > vm->limit)
+        return -1;
+    vm->bytes += (size_t)bytes; /* wraps back down for bytes < 0 */
+    return 0;
+}
+
 typedef struct {
     pm_vm_t *vm;
     const pm_scripts_t *scripts;
@@ -224,6 +237,7 @@ pm_vm_t *pm_vm_new(const pm_scripts_t *scripts, size_t limit, char *err, size_t 
     pm_vm_t *vm = pm_calloc(1, sizeof *vm);
     vm->limit = limit;
     vm->scripts = scripts;
+    pm_regexp_set_charge(vm_charge);
     mrb_state *mrb = mrb_open_allocf(vm_alloc, vm);
     if (mrb == NULL) {
         snprintf(err, errlen, "cannot create an mruby VM (out of memory, or handler_memory too small)");
@@ -287,6 +301,7 @@ int pm_vm_run(pm_vm_t *vm, pm_call_t *call, char *err, size_t errlen)
     int ai = mrb_gc_arena_save(mrb);
     mrb->ud = call;
     vm->stack_low = 0;
+    pm_regexp_reset_last_match(mrb); /* no run sees an earlier run's captures */
     top_run_t r = {mrb, proc};
     if (run_guarded(vm, top_run, &r) != 0) {
         snprintf(err, errlen, "%s: stack level too deep (SystemStackError)", path);

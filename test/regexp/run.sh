@@ -30,27 +30,56 @@ if [ $san = 1 ]; then
     flags="$flags -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined"
     export ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 fi
+# Every check prints one PASS/FAIL line through these; the suite exits
+# non-zero if any failed or if fewer checks ran than it declares (the end).
+failed=0 reported=0
+pass() { echo "PASS: $1"; reported=$((reported + 1)); }
+fail() { echo "FAIL: $1: $2"; reported=$((reported + 1)); failed=$((failed + 1)); }
+# relay FILE: pass on the PASS/FAIL lines a sub-step wrote, counted.
+relay() {
+    local line
+    while IFS= read -r line; do
+        case "$line" in
+        PASS:*) echo "$line"; reported=$((reported + 1)) ;;
+        FAIL:*) echo "$line"; reported=$((reported + 1)); failed=$((failed + 1)) ;;
+        esac
+    done <"$1"
+}
+# clean_stderr FILE: no sanitizer report and no crash message in it.
+clean_stderr() { ! grep -qE 'ERROR: (Address|Leak)Sanitizer|runtime error:|SUMMARY: UndefinedBehaviorSanitizer|Segmentation|Aborted' "$1"; }
+
 runner=$out/runner
 if ! ${CC:-cc} $flags -o "$runner" -Isrc $here/runner.c src/regexp/*.c -lmruby -lonig -lm -lpthread; then
-    echo "FAIL: regexp build"
+    fail "regexp build" "compiler failed"
     exit 1
 fi
-echo "PASS: regexp build (warning-free, sanitizers: $san)"
+pass "regexp build (warning-free, sanitizers: $san)"
+
+# The corpus size, counted from the corpus itself: each side must report
+# exactly these cases ("#= name" lines, see gen.rb).
+cases=$(cat $here/corpus/*.rb | grep -c '^#= ')
 
 # 1. Differential corpus: the same cases under CRuby and under the runner.
-ruby $here/gen.rb cruby "$out/cruby.rb" $here/corpus/*.rb
-ruby $here/gen.rb mruby "$out/mruby.rb" $here/corpus/*.rb
-ruby "$out/cruby.rb" >"$out/expected.txt" 2>&1
+rm -f "$out/cruby.rb" "$out/mruby.rb" "$out/expected.txt" "$out/actual.txt"
+if ! ruby $here/gen.rb cruby "$out/cruby.rb" $here/corpus/*.rb 2>"$out/gen.stderr" ||
+    ! ruby $here/gen.rb mruby "$out/mruby.rb" $here/corpus/*.rb 2>>"$out/gen.stderr"; then
+    fail "corpus generator" "$(head -c 500 "$out/gen.stderr" | tr '\n' ' ')"
+fi
+ruby "$out/cruby.rb" >"$out/expected.txt" 2>"$out/cruby.stderr"
+rc=$?
+[ $rc -eq 0 ] && pass "CRuby ran the corpus" || fail "CRuby ran the corpus" "exit $rc: $(head -c 500 "$out/cruby.stderr" | tr '\n' ' ')"
 timeout 300 "$runner" "$out/mruby.rb" >"$out/actual.txt" 2>"$out/stderr.txt"
 rc=$?
-ruby $here/compare.rb "$out/expected.txt" "$out/actual.txt"
-if [ $rc -ne 0 ] || [ -s "$out/stderr.txt" ]; then
-    echo "FAIL: corpus runner: exit $rc: $(head -c 2000 "$out/stderr.txt" | tr '\n' ' ')"
-fi
+if [ $rc -eq 0 ] && [ ! -s "$out/stderr.txt" ]; then pass "corpus runner: exit 0, empty stderr"
+else fail "corpus runner" "exit $rc: $(head -c 2000 "$out/stderr.txt" | tr '\n' ' ')"; fi
+ruby $here/compare.rb "$out/expected.txt" "$out/actual.txt" "" "$cases" >"$out/compare.txt" 2>&1 ||
+    grep -q '^FAIL: ' "$out/compare.txt" || fail "compare" "$(head -c 500 "$out/compare.txt")"
+relay "$out/compare.txt"
 
 # 1b. The same corpus inside a running pmilter: the generated script is the
 # eom handler, one message played by pmilter-client runs it, and the
-# handler's stdout is compared with CRuby's output.
+# handler's stdout is compared with CRuby's output. pmilter must exit 0 on
+# SIGTERM with no sanitizer report (LeakSanitizer too, under asan).
 pm=${PMILTER:-./pmilter}
 client=${BUILD:-build/default}/pmilter-client
 if [ -x "$pm" ] && [ -x "$client" ]; then
@@ -63,35 +92,63 @@ if [ -x "$pm" ] && [ -x "$client" ]; then
     for _ in $(seq 200); do [ -S "$site/pm.sock" ] && break; sleep 0.05; done
     "$client" -s "unix:$site/pm.sock" "$site/m.eml" --timeout 300 >"$site/client.out" 2>&1
     crc=$?
-    kill -TERM $pm_pid; wait $pm_pid
-    [ $crc -eq 0 ] && echo "PASS: corpus handler ran in pmilter" ||
-        echo "FAIL: corpus handler ran in pmilter: client exit $crc: $(head -c 500 "$site/client.out" "$site/stderr" | tr '\n' ' ')"
-    ruby $here/compare.rb "$out/expected.txt" "$site/stdout" "in pmilter: "
+    kill -TERM $pm_pid
+    wait $pm_pid
+    prc=$?
+    [ $crc -eq 0 ] && pass "corpus handler ran in pmilter" ||
+        fail "corpus handler ran in pmilter" "client exit $crc: $(head -c 500 "$site/client.out" "$site/stderr" | tr '\n' ' ')"
+    if [ $prc -eq 0 ] && clean_stderr "$site/stderr"; then pass "pmilter with the corpus handler: exit 0 on SIGTERM, no sanitizer report"
+    else fail "pmilter with the corpus handler" "exit $prc: $(grep -m3 -E 'ERROR|runtime error|SUMMARY' "$site/stderr" | tr '\n' ' ')"; fi
+    ruby $here/compare.rb "$out/expected.txt" "$site/stdout" "in pmilter: " "$cases" >"$out/compare-pm.txt" 2>&1 ||
+        grep -q '^FAIL: ' "$out/compare-pm.txt" || fail "compare in pmilter" "$(head -c 500 "$out/compare-pm.txt")"
+    relay "$out/compare-pm.txt"
     rm -rf "$site"
 else
-    echo "FAIL: corpus in pmilter: $pm or $client not built (make test-build)"
+    fail "corpus in pmilter" "$pm or $client not built (make test-build)"
 fi
 
-# 2. Cases with a documented expectation and no CRuby counterpart.
-for f in $here/own/limits.rb; do
-    timeout 120 "$runner" "$f" 2>"$out/own.stderr" || echo "FAIL: $(basename "$f"): exit $?: $(head -c 2000 "$out/own.stderr" | tr '\n' ' ')"
+# 2. Cases with a documented expectation and no CRuby counterpart: each
+# check() prints a line; the file must also exit 0 with a clean stderr.
+own_checks=0
+for f in $here/own/*.rb; do
+    [ "$(basename "$f")" = threads.rb ] && continue
+    n=$(grep -c '^check(' "$f")
+    own_checks=$((own_checks + n))
+    args=()
+    [ "$(basename "$f")" = memory.rb ] && args=(--charge-limit 2000000)
+    timeout 120 "$runner" "${args[@]}" "$f" >"$out/own.out" 2>"$out/own.stderr"
+    rc=$?
+    relay "$out/own.out"
+    got=$(grep -cE '^(PASS|FAIL): ' "$out/own.out")
+    if [ $rc -ne 0 ] || [ "$got" -ne "$n" ] || ! clean_stderr "$out/own.stderr"; then
+        fail "$(basename "$f")" "exit $rc, $got of $n checks reported: $(head -c 1000 "$out/own.stderr" | tr '\n' ' ')"
+    fi
 done
 
 # 3. Load-time check of literals (pm_regexp_check_irep) names file and line.
 got=$("$runner" --check $here/check/bad_literal.rb)
 case "$got" in
-"-1 $here/check/bad_literal.rb:7: end pattern with unmatched parenthesis: /(foo/") echo "PASS: check_irep finds bad literal at line 7" ;;
-*) echo "FAIL: check_irep finds bad literal at line 7: got '$got'" ;;
+"-1 $here/check/bad_literal.rb:7: end pattern with unmatched parenthesis: /(foo/") pass "check_irep finds bad literal at line 7" ;;
+*) fail "check_irep finds bad literal at line 7" "got '$got'" ;;
 esac
 got=$("$runner" --check $here/check/bad_nested.rb)
 case "$got" in
-"-1 $here/check/bad_nested.rb:5: "*"/[a-/i") echo "PASS: check_irep looks inside methods and blocks" ;;
-*) echo "FAIL: check_irep looks inside methods and blocks: got '$got'" ;;
+"-1 $here/check/bad_nested.rb:5: "*"/[a-/i") pass "check_irep looks inside methods and blocks" ;;
+*) fail "check_irep looks inside methods and blocks" "got '$got'" ;;
 esac
 got=$("$runner" --check $here/check/good.rb)
-[ "$got" = "0" ] && echo "PASS: check_irep accepts good literals" || echo "FAIL: check_irep accepts good literals: got '$got'"
+[ "$got" = "0" ] && pass "check_irep accepts good literals" || fail "check_irep accepts good literals" "got '$got'"
 
-# 4. Several VMs in several threads at once (one VM per thread).
+# 4. Several VMs in several threads at once (one VM per thread); threads.rb
+# raises on any wrong result, and the runner counts the threads that raised.
 got=$(timeout 120 "$runner" --threads 4 $here/own/threads.rb 2>&1)
-[ "$got" = "0 of 4 threads failed" ] && echo "PASS: 4 threads, one VM each" || echo "FAIL: 4 threads, one VM each: $got"
-exit 0
+[ "$got" = "0 of 4 threads failed" ] && pass "4 threads, one VM each" || fail "4 threads, one VM each" "$got"
+
+# What this suite declares it runs: 2 x corpus (runner, pmilter) + the
+# own/ checks + 9 fixed lines (build, CRuby, runner, pmilter x2,
+# check_irep x3, threads); an own/ file adds a line only when it fails.
+want=$((2 * cases + own_checks + 9))
+if [ $reported -lt $want ]; then
+    fail "regexp suite ran every check" "$reported reported, $want declared (corpus $cases cases, own $own_checks)"
+fi
+[ $failed -eq 0 ]

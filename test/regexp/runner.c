@@ -5,6 +5,9 @@
  *   runner --check FILE.rb  compile FILE (do not run it) and print the result of
  *                           pm_regexp_check_irep: "0" or "-1 FILE:LINE: message"
  *   runner --threads N FILE.rb  run FILE in N threads at once, one VM each
+ *   runner --charge-limit BYTES FILE.rb  run FILE with Oniguruma's memory
+ *                           charged against BYTES (pm_regexp_set_charge); at
+ *                           exit, prints "charged after close: N" (must be 0)
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -38,6 +41,18 @@ static char *slurp(const char *path, size_t *len)
     fclose(f);
     *len = (size_t)n;
     return buf;
+}
+
+/* --charge-limit: one VM at a time, so plain counters do. */
+static long long charged, charge_limit;
+
+static int charge(mrb_state *mrb, ptrdiff_t bytes)
+{
+    (void)mrb;
+    if (bytes > 0 && charged + bytes > charge_limit)
+        return -1;
+    charged += bytes;
+    return 0;
 }
 
 static int run_file(const char *path, int quiet)
@@ -116,8 +131,15 @@ int main(int argc, char **argv)
         printf("%d of %d threads failed\n", bad, n);
         return bad != 0;
     }
+    if (argc == 4 && strcmp(argv[1], "--charge-limit") == 0) {
+        charge_limit = atoll(argv[2]);
+        pm_regexp_set_charge(charge);
+        int rc = run_file(argv[3], 0);
+        printf("charged after close: %lld\n", charged);
+        return rc != 0 || charged != 0;
+    }
     if (argc != 2) {
-        fprintf(stderr, "usage: runner [--check | --threads N] FILE.rb\n");
+        fprintf(stderr, "usage: runner [--check | --threads N | --charge-limit BYTES] FILE.rb\n");
         return 2;
     }
     return run_file(argv[1], 0);
