@@ -65,13 +65,13 @@ pm_vm_t *pm_vm_pool_borrow(pm_vm_pool_t *pool)
             return vm;
         }
         if (pool->size < pool->max) {
-            pool->size++;
+            int size = ++pool->size; /* read under the lock, logged after it */
             pthread_mutex_unlock(&pool->lock);
             char err[256];
             /* Created outside the lock: other callers keep borrowing meanwhile. */
             vm = pm_vm_new(pool->scripts, pool->vm_limit, err, sizeof err);
             if (vm) {
-                pm_debug("vm pool grew to %d VMs", pool->size);
+                pm_debug("vm pool grew to %d VMs", size);
                 return vm;
             }
             pm_error("cannot add a VM to the pool: %s", err);
