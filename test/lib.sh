@@ -52,9 +52,11 @@ _listening() {
         inet:*@*) local port=${1#inet:}; port=${port%@*}; (exec 3<>/dev/tcp/127.0.0.1/$port) 2>/dev/null ;;
         inet:*:*) (exec 3<>/dev/tcp/127.0.0.1/${1##*:}) 2>/dev/null ;;
         inet6:*) local port=${1#inet6:}; port=${port%@*}; ss -ltn | grep -q "\]:$port " ;;
+        # Connect: a stale socket file is no listener (slow starts, e.g. under TSan, raced past it).
+        # SINCE (optional): and it was made after the start, not left from before.
         *) local p=${1#unix:}; p=${p#local:}; case "$p" in /*) ;; *) p=$(dirname "$2")/$p;; esac
-           # SINCE (optional): made after the start, not a stale one left from before
-           [ -S "$p" ] && { [ -z "${3:-}" ] || [ "$p" -nt "$3" ]; } ;;
+           [ -S "$p" ] && { [ -z "${3:-}" ] || [ "$p" -nt "$3" ]; } &&
+               python3 -c 'import socket, sys; socket.socket(socket.AF_UNIX).connect(sys.argv[1])' "$p" 2>/dev/null ;;
     esac
 }
 # _serving PID SPEC CONF SINCE: the process is alive and listening on SPEC.
@@ -88,8 +90,8 @@ stop_pmilter() {
 
 # Fails NAME if the pmilter stderr file shows a sanitizer report or a crash.
 check_sanitizer_clean() {
-    if grep -qE 'ERROR: (Address|Leak)Sanitizer|runtime error:|SUMMARY: UndefinedBehaviorSanitizer' "${2:-$PM_ERR}"; then
-        fail "$1" "sanitizer report in pmilter stderr: $(grep -m1 -E 'ERROR|runtime error' "${2:-$PM_ERR}")"
+    if grep -qE 'ERROR: (Address|Leak)Sanitizer|WARNING: ThreadSanitizer|runtime error:|SUMMARY: UndefinedBehaviorSanitizer' "${2:-$PM_ERR}"; then
+        fail "$1" "sanitizer report in pmilter stderr: $(grep -m1 -E 'ERROR|WARNING: ThreadSanitizer|runtime error' "${2:-$PM_ERR}")"
     else
         pass "$1"
     fi

@@ -5,22 +5,25 @@
 #include "core/log.h"
 
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
-static volatile pm_log_level_t min_level = PM_LOG_NOTICE;
+/* Set by main and by the reload thread, read by every worker: atomic, relaxed (a
+ * line logged at the old level during a reload is fine, a torn read is not). */
+static atomic_int min_level = PM_LOG_NOTICE;
 static const char *const level_names[] = {"debug", "info", "notice", "warn", "error"};
 
 void pm_log_set_level(pm_log_level_t level)
 {
-    min_level = level;
+    atomic_store_explicit(&min_level, (int)level, memory_order_relaxed);
 }
 
 int pm_log_enabled(pm_log_level_t level)
 {
-    return level >= min_level;
+    return (int)level >= atomic_load_explicit(&min_level, memory_order_relaxed);
 }
 
 int pm_log_level_from_name(const char *name)
@@ -40,7 +43,7 @@ const char *pm_log_level_name(pm_log_level_t level)
 
 void pm_log(pm_log_level_t level, const char *fmt, ...)
 {
-    if (level < min_level)
+    if (!pm_log_enabled(level))
         return;
     char msg[2048], line[4096 + 64];
     va_list ap;

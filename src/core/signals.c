@@ -19,7 +19,8 @@ static int grace_seconds; /* shutdown_grace, fixed at start */
 static pthread_t reloader;
 static atomic_int stopping, done;
 static pthread_t poker;
-static int poker_started;
+/* Set by libmilter's signal thread, read by main after smfi_main returns. */
+static atomic_int poker_started;
 
 int __real_sigwait(const sigset_t *set, int *sig);
 int __wrap_sigwait(const sigset_t *set, int *sig);
@@ -48,7 +49,7 @@ int __wrap_sigwait(const sigset_t *set, int *sig)
         /* Messages in progress finish first: libmilter stops serving every
          * session as soon as it sees the signal. */
         pm_milter_drain(grace_seconds);
-        poker_started = pthread_create(&poker, NULL, poke_until_done, NULL) == 0;
+        atomic_store(&poker_started, pthread_create(&poker, NULL, poke_until_done, NULL) == 0);
     }
     return rc;
 }
@@ -109,6 +110,6 @@ void pm_signals_start_reload(void)
 void pm_signals_done(void)
 {
     atomic_store(&done, 1);
-    if (poker_started)
+    if (atomic_load(&poker_started))
         pthread_join(poker, NULL);
 }

@@ -66,12 +66,12 @@ pm_vm_t *pm_vm_pool_borrow(pm_vm_pool_t *pool, char *err, size_t errlen)
             return vm;
         }
         if (pool->size < pool->max) {
-            pool->size++;
+            int size = ++pool->size; /* read under the lock, logged after it */
             pthread_mutex_unlock(&pool->lock);
             /* Created outside the lock: other callers keep borrowing meanwhile. */
             vm = pm_vm_new(pool->scripts, pool->vm_limit, err, errlen);
             if (vm) {
-                pm_debug("vm pool grew to %d VMs", pool->size);
+                pm_debug("vm pool grew to %d VMs", size);
                 return vm;
             }
             pthread_mutex_lock(&pool->lock);

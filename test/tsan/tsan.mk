@@ -1,0 +1,16 @@
+# make tsan-test: the integration and load suites against a ThreadSanitizer build of pmilter
+# (build/tsan), docs/testing.md "ThreadSanitizer". mruby and libmilter are linked from Debian's
+# uninstrumented static libraries; test/tsan/suppressions.txt says which of their reports are
+# suppressed and why. Any other report makes pmilter exit 66 and the suites fail.
+TSAN_VARS = BUILD=build/tsan BIN=build/tsan/pmilter OPT="-O1" SAN="-fsanitize=thread -fno-omit-frame-pointer"
+TSAN_SUITES ?= integration load
+
+.PHONY: tsan-test tsan-build
+tsan-build:
+	@scripts/deps.sh
+	@$(MAKE) --no-print-directory $(TSAN_VARS) build/tsan/pmilter build/tsan/pmilter-client
+
+tsan-test: tsan-build
+	@PMILTER=build/tsan/pmilter BUILD=build/tsan SUITES="$(TSAN_SUITES)" \
+	    TSAN_OPTIONS="halt_on_error=0 exitcode=66 second_deadlock_stack=1 suppressions=$(CURDIR)/test/tsan/suppressions.txt $(TSAN_OPTIONS)" \
+	    test/run.sh
