@@ -130,11 +130,12 @@ static int check_entry(const trust_t *t, const char *prefix, const struct stat *
     return 0;
 }
 
-static int check_chain(const trust_t *t, const char *path, int depth, char *why, size_t whylen);
+static int check_chain(const trust_t *t, const char *path, int is_file, int depth, char *why, size_t whylen);
 
 /* Checks where the symlink at link points, one link at a time, so a link
- * inside the target's path is checked too. */
-static int check_link(const trust_t *t, const char *link, int depth, char *why, size_t whylen)
+ * inside the target's path is checked too. is_file: the link names the file
+ * itself, not a directory on the way to it. */
+static int check_link(const trust_t *t, const char *link, int is_file, int depth, char *why, size_t whylen)
 {
     char target[PATH_MAX], next[2 * PATH_MAX];
     ssize_t n = readlink(link, target, sizeof target - 1);
@@ -147,12 +148,13 @@ static int check_link(const trust_t *t, const char *link, int depth, char *why, 
         snprintf(next, sizeof next, "%s", target);
     else /* relative to the link's directory */
         snprintf(next, sizeof next, "%.*s/%s", (int)(strrchr(link, '/') - link), link, target);
-    return check_chain(t, next, depth + 1, why, whylen);
+    return check_chain(t, next, is_file, depth + 1, why, whylen);
 }
 
 /* Walks path from / down, entry by entry, as the kernel resolves it; a
- * symlink's target is walked the same way. */
-static int check_chain(const trust_t *t, const char *path, int depth, char *why, size_t whylen)
+ * symlink's target is walked the same way. is_file: path must end in a
+ * regular file (else it is a directory on the way to one). */
+static int check_chain(const trust_t *t, const char *path, int is_file, int depth, char *why, size_t whylen)
 {
     char abs[PATH_MAX];
     if (path[0] == '/')
@@ -175,9 +177,9 @@ static int check_chain(const trust_t *t, const char *path, int depth, char *why,
             snprintf(why, whylen, "cannot check %s: %s", prefix, strerror(errno));
             return -1;
         }
-        if (check_entry(t, prefix, &st, i == n, why, whylen))
+        if (check_entry(t, prefix, &st, is_file && i == n, why, whylen))
             return -1;
-        if (S_ISLNK(st.st_mode) && check_link(t, prefix, depth, why, whylen))
+        if (S_ISLNK(st.st_mode) && check_link(t, prefix, is_file && i == n, depth, why, whylen))
             return -1;
     }
     return 0;
@@ -186,7 +188,7 @@ static int check_chain(const trust_t *t, const char *path, int depth, char *why,
 static int check_file(const trust_t *t, const char *path, char *err, size_t errlen)
 {
     char why[PATH_MAX + 128];
-    if (check_chain(t, path, 0, why, sizeof why) == 0)
+    if (check_chain(t, path, 1, 0, why, sizeof why) == 0)
         return 0;
     snprintf(err, errlen, "%s: refused: %s (anyone who can change it runs code as %s)", path, why, t->name);
     return -1;

@@ -60,6 +60,19 @@ chmod 0755 "$D/open"
 refused "privileges: a symlink owned by another user on the way is refused" "symlink $D/open/link.rb is owned by uid $(id -u daemon)"
 rm "$H"
 mv "$D/envfrom.rb.orig" "$H"
+# A symlinked directory on the way (the e2e fixtures link handler/ so) is a
+# directory, not the handler file; its target's own path is checked too.
+mv "$D/handler" "$D/handler.real"
+ln -s "$D/handler.real" "$D/handler"
+cli "privileges: a handler reached through a symlinked directory is accepted" 0 'are ok' -t -c "$CONF"
+rm "$D/handler"
+ln -s "$D/open" "$D/handler"
+cp "$D/handler.real/envfrom.rb" "$D/open/envfrom.rb"
+chmod 0777 "$D/open"
+refused "privileges: a symlinked directory into a world-writable one is refused" "directory $D/open is writable by every user"
+chmod 0755 "$D/open"
+rm "$D/handler" "$D/open/envfrom.rb"
+mv "$D/handler.real" "$D/handler"
 
 # The config and mruby_library files are checked the same way.
 chmod 0666 "$CONF"
