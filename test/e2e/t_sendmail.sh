@@ -11,8 +11,12 @@ if ! sm_install "$SM_CACHE"; then
     fail sm-install "cannot download or unpack ${SM_DEBS[*]} into $SM_CACHE (see above)"
     return 0
 fi
-# Outside /tmp: Sendmail refuses a milter socket under a world-writable directory.
-SM_RUN=$(mktemp -d "$SM_CACHE/run.XXXXXX") || { fail sm-install "cannot make a directory under $SM_CACHE"; return 0; }
+# Sendmail refuses a milter socket below any group- or world-writable
+# directory, and the checkout itself may be anywhere (under /tmp, say): so
+# the run directory lives in a root-owned 0755 tree of its own.
+SM_RUN_BASE=${SM_RUN_BASE:-/var/lib/pmilter-e2e}
+mkdir -p -m 0755 "$SM_RUN_BASE" && chmod 0755 "$SM_RUN_BASE"
+SM_RUN=$(mktemp -d "$SM_RUN_BASE/run.XXXXXX") || { fail sm-install "cannot make a directory under $SM_RUN_BASE"; return 0; }
 chmod 0755 "$SM_RUN"
 [ -n "${KEEP_TMP:-}" ] || on_exit "rm -rf '$SM_RUN'"
 SM_SOCK_DIR=$SM_RUN/pmsock
