@@ -65,6 +65,8 @@ server:
     local-data: 'mail.example. TXT "second record"'
 
     local-data: "mx1.example. A 198.18.0.10"
+    local-data: "cached.example. A 198.18.0.77"
+    local-data: "reload.example. A 198.18.0.78"
     local-data: 'nodata.example. TXT "only text here"'
     local-zone: "18.198.in-addr.arpa." static
     local-data: "1.0.18.198.in-addr.arpa. PTR good.example."
@@ -94,6 +96,14 @@ CONF
     done
     echo "test DNS server did not start: $(cat "$d/stderr" "$DNS_LOG" 2>/dev/null | tail -3)" >&2
     return 1
+}
+
+# start_delay_relay MS: a relay in front of the server that delays each answer; sets RELAY_PORT.
+start_delay_relay() {
+    python3 test/dns/delay_relay.py "$DNS_PORT" "$1" >"$T/dns/relay.port" &
+    on_exit "kill $!"
+    wait_for test -s "$T/dns/relay.port"
+    RELAY_PORT=$(cat "$T/dns/relay.port")
 }
 
 dns_queries() { grep -c "info: 127.0.0.1 $1\. $2 IN" "$DNS_LOG"; }
