@@ -5,7 +5,7 @@
 # call through pmilter and pmilter-client. Tests that time out on purpose
 # come last in each pmilter, since a resolver that saw timeouts may rate its
 # forwarder down for a while (LIBRARY-NOTES.md).
-# checks: 40  (the least number of PASS/FAIL lines; test/run.sh enforces it)
+# checks: 60  (the least number of PASS/FAIL lines; test/run.sh enforces it)
 cd "$(dirname "$0")/../.." || exit 1
 . test/lib.sh
 BUILD=${BUILD:-build/default}
