@@ -219,6 +219,28 @@ if [ -n "$ms" ] && [ "$ms" -lt 800 ]; then pass "dns: 10 DNSBL zones in parallel
 else fail "dns: 10 DNSBL zones in parallel" "got '$(cat "$PM_OUT")' (10 serial queries would take 3000 ms)"; fi
 stop_pmilter
 
+## The recipes of docs/dns.md, with the real zone names: a hosts file lists
+## 127.0.0.2 on zen.spamhaus.org; the other lists are refused by the test server.
+recipe() { awk -v n="$1" '/^```ruby$/ { i++; on = (i == n); next } /^```$/ { on = 0 } on' docs/dns.md; }
+new_site recipes
+printf '127.0.0.2 2.0.0.127.zen.spamhaus.org\n' >"$D/hosts"
+printf '[dns]\nresolver = ["%s"]\ntimeout_ms = 1000\nhosts_file = "hosts"\n' "$FWD" >>"$CONF"
+handler connect "$(recipe 1)
+$(recipe 2)"
+handler envfrom "$(recipe 3)"
+start_pmilter "$CONF" || fail "dns: recipes pmilter starts" "see above"
+plays "dns: recipe DNSBL: a listed client is rejected" 1 listed 127.0.0.2
+if grep -q '554 5.7.1 127.0.0.2 is listed by zen.spamhaus.org (127.0.0.2)' <<<"$PLAY_OUT"; then pass "dns: recipe DNSBL: the reply names the list"
+else fail "dns: recipe DNSBL: the reply names the list" "$(tr '\n' ' ' <<<"$PLAY_OUT")"; fi
+plays "dns: recipe FCrDNS and MX: a confirmed client with a good sender passes" 0 good 198.18.0.1 --from '<a@mail.example>'
+if ! grep -q "no FCrDNS for 198.18.0.1" "$PM_OUT"; then pass "dns: recipe FCrDNS: confirmed name"; else fail "dns: recipe FCrDNS: confirmed name" "$(cat "$PM_OUT")"; fi
+plays "dns: recipe FCrDNS: a liar is not confirmed (still passes)" 0 liar 198.18.0.2 --from '<a@mail.example>'
+out_has "dns: recipe FCrDNS: ... and says so" "no FCrDNS for 198.18.0.2"
+plays "dns: recipe MX: a sender domain without MX or address is rejected" 1 good 198.18.0.1 --from '<a@nx.example>'
+if grep -q '550 5.1.8 sender domain nx.example has no MX or address' <<<"$PLAY_OUT"; then pass "dns: recipe MX: the reply says why"
+else fail "dns: recipe MX: the reply says why" "$(tr '\n' ' ' <<<"$PLAY_OUT")"; fi
+stop_pmilter
+
 ## Config errors
 new_site badconf
 printf '[dns]\nresolver = "sometimes"\n' >>"$CONF"

@@ -52,6 +52,8 @@ server:
     access-control: 127.0.0.0/8 allow
     module-config: "iterator"
     do-not-query-localhost: no
+    # Everything else is refused at once (no network here): SERVFAIL for the resolver.
+    local-zone: "." refuse
     local-zone: "example." static
     local-data: "example. SOA ns.example. admin.example. 1 3600 600 86400 60"
     local-data: "good.example. A 198.18.0.1"
