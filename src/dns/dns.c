@@ -149,6 +149,7 @@ static int configure(const pm_dns_settings_t *s, char *err, size_t errlen)
 
 int pm_dns_start(const pm_dns_settings_t *s, char *err, size_t errlen)
 {
+    err[0] = '\0';
     ctx = ub_ctx_create();
     if (ctx == NULL) {
         snprintf(err, errlen, "dns: cannot create the resolver");
@@ -179,8 +180,12 @@ void pm_dns_stop(void)
     close(stop_pipe[0]);
     close(stop_pipe[1]);
     stop_pipe[0] = stop_pipe[1] = -1;
-    ub_ctx_delete(ctx); /* drops what is still pending, callbacks not called */
+    /* A handler still waiting (one the watchdog gave up on) sees no resolver. */
+    pthread_mutex_lock(&mu);
+    struct ub_ctx *gone = ctx;
     ctx = NULL;
+    pthread_mutex_unlock(&mu);
+    ub_ctx_delete(gone); /* drops what is still pending, callbacks not called */
 }
 
 /* Issues one query; not under mu, so a busy resolver pipe never blocks the
@@ -222,8 +227,8 @@ static void abandon(pm_dns_query_t *q, size_t n)
         q[i].elapsed_ms = ms_since(&p->issued);
         q[i].pending = NULL;
         p->q = NULL;
-        if (ub_cancel(ctx, p->async_id) == 0)
-            free(p); /* cancelled: its callback will never run */
+        if (ctx == NULL || ub_cancel(ctx, p->async_id) == 0)
+            free(p); /* cancelled (or the resolver is gone): its callback will never run */
         /* else the answer is in flight; on_answer frees p */
     }
 }
