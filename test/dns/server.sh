@@ -80,6 +80,7 @@ server:
 CONF
         for i in 0 1 2 3 4 5 6 7 8 9; do _bl_data bl$i.example; done
         echo '    local-data: "3.0.0.127.bl0.example. A 127.255.255.254"'
+        echo '    local-data: "1.0.0.127.bl9.example. A 127.0.0.2"' # the e2e client (test/e2e/t_dns.sh)
         cat <<CONF
 forward-zone:
     name: "timeout.example."
