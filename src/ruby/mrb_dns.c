@@ -227,39 +227,26 @@ static mrb_value ask_one(mrb_state *mrb, const char *name, int rrtype, mrb_value
     return records(mrb, &qs->q[0]);
 }
 
-static mrb_value dns_a(mrb_state *mrb, mrb_value self)
+/* The record type a one-type method asks: a, aaaa, mx, txt, ptr. */
+static int type_of_method(mrb_state *mrb)
+{
+    static const struct { const char *method; int rrtype; } map[] = {
+        {"a", T_A}, {"aaaa", T_AAAA}, {"mx", T_MX}, {"txt", T_TXT}, {"ptr", T_PTR},
+    };
+    const char *name = mrb_sym_name(mrb, mrb_get_mid(mrb));
+    for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
+        if (strcmp(name, map[i].method) == 0)
+            return map[i].rrtype;
+    mrb_raisef(mrb, E_NOTIMP_ERROR, "Pmilter::DNS: no record type for %s", name);
+    return -1; /* not reached */
+}
+
+/* Pmilter::DNS.a(name), .aaaa, .mx, .txt, .ptr(ip) */
+static mrb_value dns_one_type(mrb_state *mrb, mrb_value self)
 {
     mrb_value t;
     const char *name = name_arg(mrb, &t);
-    return ask_one(mrb, name, T_A, t);
-}
-
-static mrb_value dns_aaaa(mrb_state *mrb, mrb_value self)
-{
-    mrb_value t;
-    const char *name = name_arg(mrb, &t);
-    return ask_one(mrb, name, T_AAAA, t);
-}
-
-static mrb_value dns_mx(mrb_state *mrb, mrb_value self)
-{
-    mrb_value t;
-    const char *name = name_arg(mrb, &t);
-    return ask_one(mrb, name, T_MX, t);
-}
-
-static mrb_value dns_txt(mrb_state *mrb, mrb_value self)
-{
-    mrb_value t;
-    const char *name = name_arg(mrb, &t);
-    return ask_one(mrb, name, T_TXT, t);
-}
-
-static mrb_value dns_ptr(mrb_state *mrb, mrb_value self)
-{
-    mrb_value t;
-    const char *ip = name_arg(mrb, &t);
-    return ask_one(mrb, ip, T_PTR, t);
+    return ask_one(mrb, name, type_of_method(mrb), t);
 }
 
 /* "MX", :mx or 15 */
@@ -337,36 +324,29 @@ static mrb_value list_args(mrb_state *mrb, const char **subject, mrb_value *time
     return zones;
 }
 
-static mrb_value dns_dnsbl(mrb_state *mrb, mrb_value self)
+/* Pmilter::DNS.dnsbl(ip, zones) asks ip reversed under each zone,
+ * .rhsbl(domain, zones) asks domain.zone; all zones at once. */
+static mrb_value dns_blocklist(mrb_state *mrb, mrb_value self)
 {
-    const char *ip;
+    const char *subject;
     mrb_value t;
-    mrb_value zones = list_args(mrb, &ip, &t);
+    mrb_value zones = list_args(mrb, &subject, &t);
+    int by_address = strcmp(mrb_sym_name(mrb, mrb_get_mid(mrb)), "dnsbl") == 0;
     int ms = deadline_ms(mrb, t);
     questions_t *qs = questions_new(mrb, (size_t)RARRAY_LEN(zones));
     for (size_t i = 0; i < qs->n; i++) {
         mrb_value zone = mrb_ary_ref(mrb, zones, (mrb_int)i);
-        ask_reverse(mrb, qs, i, ip, mrb_string_value_cstr(mrb, &zone));
+        const char *zone_name = mrb_string_value_cstr(mrb, &zone);
+        if (by_address) {
+            ask_reverse(mrb, qs, i, subject, zone_name);
+        } else {
+            char name[NAME_MAX_LEN * 2];
+            snprintf(name, sizeof name, "%s.%s", subject, zone_name);
+            ask(mrb, qs, i, name, T_A);
+        }
     }
     resolve(mrb, qs, ms);
-    return listings(mrb, qs, zones, ip);
-}
-
-static mrb_value dns_rhsbl(mrb_state *mrb, mrb_value self)
-{
-    const char *domain;
-    mrb_value t;
-    mrb_value zones = list_args(mrb, &domain, &t);
-    int ms = deadline_ms(mrb, t);
-    questions_t *qs = questions_new(mrb, (size_t)RARRAY_LEN(zones));
-    for (size_t i = 0; i < qs->n; i++) {
-        mrb_value zone = mrb_ary_ref(mrb, zones, (mrb_int)i);
-        char name[NAME_MAX_LEN * 2];
-        snprintf(name, sizeof name, "%s.%s", domain, mrb_string_value_cstr(mrb, &zone));
-        ask(mrb, qs, i, name, T_A);
-    }
-    resolve(mrb, qs, ms);
-    return listings(mrb, qs, zones, domain);
+    return listings(mrb, qs, zones, subject);
 }
 
 /* Forward-confirmed reverse DNS: a PTR name of ip whose A/AAAA records
@@ -442,11 +422,9 @@ static mrb_value dns_all(mrb_state *mrb, mrb_value self)
     return results;
 }
 
-/* Batch#a(name) and friends: note the question for Pmilter::DNS.all. */
-static mrb_value batch_note(mrb_state *mrb, mrb_value self, int rrtype)
+/* Notes a question on a Batch for Pmilter::DNS.all. */
+static mrb_value batch_note(mrb_state *mrb, mrb_value self, mrb_value name, int rrtype)
 {
-    mrb_value name;
-    mrb_get_args(mrb, "S", &name);
     mrb_value asked = mrb_iv_get(mrb, self, mrb_intern_lit(mrb, "@questions"));
     if (!mrb_array_p(asked))
         mrb_raise(mrb, E_RUNTIME_ERROR, "Pmilter::DNS::Batch is only used inside Pmilter::DNS.all");
@@ -455,22 +433,20 @@ static mrb_value batch_note(mrb_state *mrb, mrb_value self, int rrtype)
     return self;
 }
 
-static mrb_value batch_a(mrb_state *mrb, mrb_value self) { return batch_note(mrb, self, T_A); }
-static mrb_value batch_aaaa(mrb_state *mrb, mrb_value self) { return batch_note(mrb, self, T_AAAA); }
-static mrb_value batch_mx(mrb_state *mrb, mrb_value self) { return batch_note(mrb, self, T_MX); }
-static mrb_value batch_txt(mrb_state *mrb, mrb_value self) { return batch_note(mrb, self, T_TXT); }
-static mrb_value batch_ptr(mrb_state *mrb, mrb_value self) { return batch_note(mrb, self, T_PTR); }
+/* Batch#a(name), #aaaa, #mx, #txt, #ptr(ip) */
+static mrb_value batch_one_type(mrb_state *mrb, mrb_value self)
+{
+    mrb_value name;
+    mrb_get_args(mrb, "S", &name);
+    return batch_note(mrb, self, name, type_of_method(mrb));
+}
 
+/* Batch#query(name, type) */
 static mrb_value batch_query(mrb_state *mrb, mrb_value self)
 {
     mrb_value name, type;
     mrb_get_args(mrb, "So", &name, &type);
-    mrb_value asked = mrb_iv_get(mrb, self, mrb_intern_lit(mrb, "@questions"));
-    if (!mrb_array_p(asked))
-        mrb_raise(mrb, E_RUNTIME_ERROR, "Pmilter::DNS::Batch is only used inside Pmilter::DNS.all");
-    mrb_value pair[2] = {mrb_fixnum_value(type_arg(mrb, type)), mrb_str_dup(mrb, name)};
-    mrb_ary_push(mrb, asked, mrb_ary_new_from_values(mrb, 2, pair));
-    return self;
+    return batch_note(mrb, self, name, type_arg(mrb, type));
 }
 
 void pm_mrb_dns_init(mrb_state *mrb)
@@ -479,21 +455,16 @@ void pm_mrb_dns_init(mrb_state *mrb)
     struct RClass *dns = mrb_define_module_under(mrb, pmilter, "DNS");
     struct RClass *error = mrb_define_class_under(mrb, dns, "Error", mrb->eStandardError_class);
     mrb_define_class_under(mrb, dns, "Timeout", error);
-    mrb_define_module_function(mrb, dns, "a", dns_a, MRB_ARGS_ARG(1, 1));
-    mrb_define_module_function(mrb, dns, "aaaa", dns_aaaa, MRB_ARGS_ARG(1, 1));
-    mrb_define_module_function(mrb, dns, "mx", dns_mx, MRB_ARGS_ARG(1, 1));
-    mrb_define_module_function(mrb, dns, "txt", dns_txt, MRB_ARGS_ARG(1, 1));
-    mrb_define_module_function(mrb, dns, "ptr", dns_ptr, MRB_ARGS_ARG(1, 1));
+    static const char *const one_type[] = {"a", "aaaa", "mx", "txt", "ptr"};
+    struct RClass *batch = mrb_define_class_under(mrb, dns, "Batch", mrb->object_class);
+    for (size_t i = 0; i < sizeof one_type / sizeof one_type[0]; i++) {
+        mrb_define_module_function(mrb, dns, one_type[i], dns_one_type, MRB_ARGS_ARG(1, 1));
+        mrb_define_method(mrb, batch, one_type[i], batch_one_type, MRB_ARGS_REQ(1));
+    }
     mrb_define_module_function(mrb, dns, "query", dns_query, MRB_ARGS_ARG(2, 1));
-    mrb_define_module_function(mrb, dns, "dnsbl", dns_dnsbl, MRB_ARGS_ARG(2, 1));
-    mrb_define_module_function(mrb, dns, "rhsbl", dns_rhsbl, MRB_ARGS_ARG(2, 1));
+    mrb_define_module_function(mrb, dns, "dnsbl", dns_blocklist, MRB_ARGS_ARG(2, 1));
+    mrb_define_module_function(mrb, dns, "rhsbl", dns_blocklist, MRB_ARGS_ARG(2, 1));
     mrb_define_module_function(mrb, dns, "fcrdns", dns_fcrdns, MRB_ARGS_ARG(1, 1));
     mrb_define_module_function(mrb, dns, "all", dns_all, MRB_ARGS_OPT(1) | MRB_ARGS_BLOCK());
-    struct RClass *batch = mrb_define_class_under(mrb, dns, "Batch", mrb->object_class);
-    mrb_define_method(mrb, batch, "a", batch_a, MRB_ARGS_REQ(1));
-    mrb_define_method(mrb, batch, "aaaa", batch_aaaa, MRB_ARGS_REQ(1));
-    mrb_define_method(mrb, batch, "mx", batch_mx, MRB_ARGS_REQ(1));
-    mrb_define_method(mrb, batch, "txt", batch_txt, MRB_ARGS_REQ(1));
-    mrb_define_method(mrb, batch, "ptr", batch_ptr, MRB_ARGS_REQ(1));
     mrb_define_method(mrb, batch, "query", batch_query, MRB_ARGS_REQ(2));
 }
