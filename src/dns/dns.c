@@ -7,6 +7,7 @@
 #include "dns/dns.h"
 
 #include <arpa/inet.h>
+#include <netinet/in.h>
 #include <errno.h>
 #include <poll.h>
 #include <pthread.h>
@@ -374,9 +375,16 @@ int pm_dns_reverse_name(const char *ip, const char *zone, char *out, size_t outl
 {
     unsigned char a[16];
     size_t o = 0;
-    if (inet_pton(AF_INET, ip, a) == 1) {
+    int v4 = inet_pton(AF_INET, ip, a) == 1;
+    int v6 = !v4 && inet_pton(AF_INET6, ip, a) == 1;
+    if (v6 && IN6_IS_ADDR_V4MAPPED((struct in6_addr *)a)) { /* ::ffff:192.0.2.1 is an IPv4 client */
+        memmove(a, a + 12, 4);
+        v4 = 1;
+        v6 = 0;
+    }
+    if (v4) {
         o = (size_t)snprintf(out, outlen, "%u.%u.%u.%u.%s", a[3], a[2], a[1], a[0], zone ? zone : "in-addr.arpa");
-    } else if (inet_pton(AF_INET6, ip, a) == 1) {
+    } else if (v6) {
         static const char hex[] = "0123456789abcdef";
         if (outlen < 65)
             return -1;

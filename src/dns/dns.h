@@ -55,7 +55,8 @@ int pm_dns_rdata_text(int rrtype, const unsigned char *data, size_t len, char *o
 /* The type number of "A", "mx", ... (or "TYPE99"); -1 if unknown. */
 int pm_dns_type_from_name(const char *name);
 const char *pm_dns_type_name(int rrtype); /* "A", ... or "TYPE" for the rest */
-/* ip reversed under zone: "4.3.2.1.zone" for IPv4, 32 nibbles for IPv6.
+/* ip reversed under zone: "4.3.2.1.zone" for IPv4 (also written as
+ * ::ffff:1.2.3.4), 32 nibbles for IPv6.
  * zone NULL: in-addr.arpa / ip6.arpa. 0, or -1 if ip is not an address. */
 int pm_dns_reverse_name(const char *ip, const char *zone, char *out, size_t outlen);
 /* Do two address strings name the same address (2001:db8::1 = 2001:DB8:0::1)? */
