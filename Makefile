@@ -26,7 +26,7 @@ CORE_OBJS := $(filter-out $(BUILD)/core/main.o,$(OBJS))
 all: deps $(BIN)
 
 deps:
-	@scripts/deps.sh scripts/packages/core.txt
+	@scripts/deps.sh scripts/packages/core.txt scripts/packages/dns.txt
 
 $(BIN): $(OBJS)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
