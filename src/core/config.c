@@ -405,6 +405,66 @@ static int load_handlers(loader_t *ld, const pm_toml_node_t *handler)
     return 0;
 }
 
+/* resolver = "system" | "recursive" | ["127.0.0.1@5353", "::1"] */
+static int set_dns_resolver(loader_t *ld, const pm_toml_node_t *n)
+{
+    const char *usage = "expected \"system\", \"recursive\" or a list of forwarders such as [\"127.0.0.1@5353\"]";
+    char joined[1024] = "";
+    if (n->type == PM_TOML_STRING && (strcmp(n->str, "system") == 0 || strcmp(n->str, "recursive") == 0)) {
+        snprintf(joined, sizeof joined, "%s", n->str);
+    } else if (n->type == PM_TOML_ARRAY && n->n_items > 0) {
+        for (size_t i = 0; i < n->n_items; i++) {
+            const pm_toml_node_t *f = &n->items[i];
+            if (f->type != PM_TOML_STRING || f->str[0] == '\0' || strpbrk(f->str, " \t") ||
+                strlen(joined) + strlen(f->str) + 2 > sizeof joined)
+                return fail(ld, f->line, "dns.resolver", "%s", usage);
+            if (i)
+                strcat(joined, " ");
+            strcat(joined, f->str);
+        }
+    } else {
+        return fail(ld, n->line, "dns.resolver", "%s", usage);
+    }
+    free(ld->cfg->dns_resolver);
+    ld->cfg->dns_resolver = pm_strdup(joined);
+    return 0;
+}
+
+static int load_dns(loader_t *ld, const pm_toml_node_t *dns)
+{
+    pm_config_t *cfg = ld->cfg;
+    for (size_t i = 0; i < dns->n_items; i++) {
+        const pm_toml_node_t *n = &dns->items[i];
+        char key[128];
+        snprintf(key, sizeof key, "dns.%s", n->key);
+        int *number = strcmp(n->key, "timeout_ms") == 0   ? &cfg->dns_timeout_ms
+                      : strcmp(n->key, "cache_size") == 0 ? &cfg->dns_cache_size
+                                                          : NULL;
+        if (strcmp(n->key, "resolver") == 0) {
+            if (set_dns_resolver(ld, n))
+                return -1;
+        } else if (number) {
+            long long max = number == &cfg->dns_timeout_ms ? 600000 : 4096;
+            if (n->type != PM_TOML_INTEGER)
+                return fail(ld, n->line, key, "expected integer, got %s", pm_toml_type_name(n->type));
+            if (n->integer < 1 || n->integer > max)
+                return fail(ld, n->line, key, "%lld is out of range (1-%lld)", n->integer, max);
+            *number = (int)n->integer;
+        } else if (strcmp(n->key, "hosts_file") == 0) {
+            if (n->type != PM_TOML_STRING)
+                return fail(ld, n->line, key, "expected string (a file), got %s", pm_toml_type_name(n->type));
+            char *path = readable_file(ld, n->line, key, "hosts file", n->str);
+            if (path == NULL)
+                return -1;
+            free(cfg->dns_hosts_file);
+            cfg->dns_hosts_file = path;
+        } else {
+            warn(ld, n->line, key, "unknown key, ignored");
+        }
+    }
+    return 0;
+}
+
 static void set_defaults(pm_config_t *cfg)
 {
     cfg->name = pm_strdup("pmilter");
@@ -425,6 +485,9 @@ static void set_defaults(pm_config_t *cfg)
     cfg->shutdown_grace = 30;
     cfg->handler_memory = 256;
     cfg->listen_mode = -1;
+    cfg->dns_resolver = pm_strdup("system");
+    cfg->dns_timeout_ms = 2000;
+    cfg->dns_cache_size = 4;
 }
 
 /* The line of a "file:line: key: why" warning. */
@@ -444,6 +507,8 @@ static pm_config_t *load_tree(loader_t *ld, pm_toml_node_t *root)
             rc = load_server(ld, n);
         else if (strcmp(n->key, "handler") == 0 && n->type == PM_TOML_TABLE)
             rc = load_handlers(ld, n);
+        else if (strcmp(n->key, "dns") == 0 && n->type == PM_TOML_TABLE)
+            rc = load_dns(ld, n);
         else if (strcmp(n->key, "server") == 0 || strcmp(n->key, "handler") == 0)
             rc = fail(ld, n->line, n->key, "expected a table ([%s]), got %s", n->key, pm_toml_type_name(n->type));
         else if (strcmp(n->key, "title") != 0)
@@ -518,6 +583,8 @@ pm_config_t *pm_config_free(pm_config_t *cfg)
     free(cfg->listen_host);
     free(cfg->user);
     free(cfg->group);
+    free(cfg->dns_resolver);
+    free(cfg->dns_hosts_file);
     free(cfg->listen_owner);
     free(cfg->listen_group);
     for (int i = 0; i < PM_PHASE_COUNT; i++) {

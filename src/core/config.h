@@ -67,6 +67,13 @@ typedef struct pm_config {
     char **library;
     size_t n_library;
 
+    /* [dns]: the resolver is made once at start and kept across reloads, so
+     * only dns_timeout_ms of a reloaded config takes effect. */
+    char *dns_resolver;   /* "system", "recursive", or forwarders joined by spaces */
+    int dns_timeout_ms;   /* default deadline of one DNS call */
+    int dns_cache_size;   /* MiB of answer cache */
+    char *dns_hosts_file; /* resolved path, NULL: none */
+
     char **warnings; /* non-fatal findings (unknown keys), for the caller to log */
     size_t n_warnings;
 } pm_config_t;

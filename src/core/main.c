@@ -1,5 +1,5 @@
 /* main: command line, then load config -> compile handlers -> VM pool ->
- * postconfig handler -> listen -> serve -> master_exit handler. Nothing else.
+ * DNS resolver -> postconfig handler -> listen -> serve -> master_exit handler. Nothing else.
  * SIGUSR1 and SIGHUP reload the configuration (runtime.c). Exit status: 0 clean stop, 78 (EX_CONFIG) bad config or handler, 1 other
  * start-up failures (e.g. the socket is taken). */
 #include <libmilter/mfapi.h>
@@ -17,6 +17,7 @@
 #include "core/privileges.h"
 #include "core/signals.h"
 #include "core/version.h"
+#include "dns/dns.h"
 #include "milter/milter.h"
 #include "ruby/runner.h"
 #include "ruby/runtime.h"
@@ -101,6 +102,11 @@ int main(int argc, char **argv)
     } else if (pm_privileges_drop(cfg, &ids, err, sizeof err) != 0) {
         pm_error("%s", err);
         status = 1;
+    } else if (pm_dns_start(&(pm_dns_settings_t){cfg->dns_resolver, cfg->dns_cache_size, cfg->dns_hosts_file}, err,
+                            sizeof err) != 0) {
+        /* Before any handler runs; kept across reloads (DESIGN.md decision 9). */
+        pm_error("%s", err);
+        status = PM_EX_CONFIG;
     } else if (pm_runtime_start(rt, err, sizeof err) != 0) {
         pm_error("%s", err);
         status = PM_EX_CONFIG;
@@ -121,6 +127,7 @@ int main(int argc, char **argv)
         pm_notice("pmilter/%s stopped", PMILTER_VERSION);
         rt = NULL; /* owned by the runtime module now; freed with its last session */
     }
+    pm_dns_stop();
     if (socket_path)
         unlink(socket_path);
     free(socket_path);

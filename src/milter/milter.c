@@ -449,11 +449,13 @@ static sfsistat on_eom(SMFICTX *ctx)
     pm_session_t *s = session_of(ctx);
     if (pm_log_enabled(PM_LOG_INFO)) {
         /* Only what was received: phases nobody reads are not sent by the MTA. */
-        char rcpts[64] = "", label[128];
+        char rcpts[64] = "", dns[48] = "", label[128];
         if (s->n_rcpts)
             snprintf(rcpts, sizeof rcpts, " to %zu recipient(s)", s->n_rcpts);
-        pm_info("%s: message from %s%s: %s", session_label(ctx, s, label, sizeof label),
-                s->envfrom ? s->envfrom : "-", rcpts, pm_config_verdict_name(r));
+        if (s->dns_ms > 0)
+            snprintf(dns, sizeof dns, " (dns %.0f ms)", s->dns_ms);
+        pm_info("%s: message from %s%s: %s%s", session_label(ctx, s, label, sizeof label),
+                s->envfrom ? s->envfrom : "-", rcpts, pm_config_verdict_name(r), dns);
     }
     pm_session_end_message(s);
     message_over(s);

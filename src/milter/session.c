@@ -164,6 +164,7 @@ void pm_session_end_message(pm_session_t *s)
     s->limit_logged = 0;
     s->message_refused = 0;
     s->receive_time = 0;
+    s->dns_ms = 0;
     pm_store_clear(&s->message_store);
 }
 

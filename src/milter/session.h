@@ -57,6 +57,7 @@ typedef struct pm_session {
     int message_refused;  /* begun while stopping: answered tempfail */
     time_t receive_time;  /* when the message began (MAIL FROM, else its first callback) */
     pm_store_t message_store; /* Pmilter::Session#message_store */
+    double dns_ms;        /* ms handlers waited on DNS in this message (logged at eom) */
 } pm_session_t;
 
 /* A reply text a handler asked for (set_reply), applied with a reject or tempfail verdict. */
@@ -79,6 +80,7 @@ typedef struct pm_call {
     const unsigned char *body_chunk;
     size_t body_len;
     const char *unknown_cmd;
+    struct timespec started; /* CLOCK_MONOTONIC, set by the runner: bounds DNS waits by handler_timeout */
 } pm_call_t;
 
 pm_session_t *pm_session_new(const pm_config_t *cfg);

@@ -3,6 +3,7 @@
 
 #include <libmilter/mfapi.h>
 #include <stdio.h>
+#include <time.h>
 
 #include "core/log.h"
 #include "ruby/vm.h"
@@ -26,6 +27,7 @@ int pm_runner_run(pm_runtime_t *rt, pm_call_t *call, char *err, size_t errlen)
     watch.holds_message = call->session && call->session->in_message;
     pm_watch_begin(&watch, call->session ? call->session->fd : -1, call->session ? call->session->id : 0, call->phase,
                    path, rt->pool);
+    clock_gettime(CLOCK_MONOTONIC, &call->started);
     int rc = pm_vm_run(vm, call, err, errlen);
     if (pm_watch_end(&watch)) {
         /* The watchdog gave this VM up and the pool replaced it. */

@@ -450,6 +450,7 @@ t_caps_minimal() {
     must "the failed starts left a socket behind" test ! -e "$SOCK"
 }
 run_test unit-capabilities-minimal t_caps_minimal
+source test/e2e/t_dns.sh
 pf_stop
 
 # ---- instance B: inet milter, STARTTLS and AUTH --------------------------
