@@ -67,6 +67,15 @@ typedef struct pm_config {
     char **library;
     size_t n_library;
 
+    /* [kv]: Pmilter::KV (docs/kv.md) */
+    int kv_redis;          /* backend: 0 memory (default), 1 redis */
+    int kv_memory_limit;   /* MiB the memory backend keeps; read at start only */
+    char *kv_url;          /* redis: "redis://host:port/db" or "unix:/path" */
+    char *kv_password;     /* redis AUTH; NULL: none */
+    char *kv_prefix;       /* prepended to every key; "pmilter:" */
+    int kv_timeout_ms;     /* redis: connect and reply deadline */
+    int kv_on_error;       /* SMFIS_* when a handler stops on Pmilter::KV::Error; -1: handler_error */
+
     char **warnings; /* non-fatal findings (unknown keys), for the caller to log */
     size_t n_warnings;
 } pm_config_t;

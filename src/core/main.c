@@ -15,6 +15,7 @@
 #include "core/listener.h"
 #include "core/log.h"
 #include "core/privileges.h"
+#include "kv/kv.h"
 #include "core/signals.h"
 #include "core/version.h"
 #include "milter/milter.h"
@@ -89,6 +90,7 @@ int main(int argc, char **argv)
     }
 
     pm_notice("pmilter/%s starting", PMILTER_VERSION);
+    pm_kv_process_start((size_t)cfg->kv_memory_limit << 20); /* kept across reloads; freed at exit */
     pm_signals_init(cfg, conf_path);
     int status = 0;
     /* Bind as root (the socket may live in Postfix's spool), then drop root

@@ -41,6 +41,8 @@ void pm_mrb_init(mrb_state *mrb)
     mrb_gc_arena_restore(mrb, ai);
     pm_mrb_regexp_init(mrb);
     mrb_gc_arena_restore(mrb, ai);
+    pm_mrb_kv_init(mrb);
+    mrb_gc_arena_restore(mrb, ai);
 }
 
 pm_call_t *pm_mrb_call(mrb_state *mrb)
