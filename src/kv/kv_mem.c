@@ -54,13 +54,17 @@ static long long now_ms(void)
     return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* FNV-1a: small and good enough for keys a handler chooses. */
+/* FNV-1a, then a 64-bit finalizer (splitmix64's): FNV alone leaves the high
+ * bits, which pick the shard, nearly equal for keys that differ only at the
+ * end ("k1", "k2"), and all of them would share a few shards. */
 static uint64_t hash_of(const char *key, size_t klen)
 {
     uint64_t h = 14695981039346656037ULL;
     for (size_t i = 0; i < klen; i++)
         h = (h ^ (unsigned char)key[i]) * 1099511628211ULL;
-    return h;
+    h = (h ^ (h >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    h = (h ^ (h >> 27)) * 0x94d049bb133111ebULL;
+    return h ^ (h >> 31);
 }
 
 static size_t entry_bytes(const entry_t *e)

@@ -3,7 +3,7 @@
 # and once with a private redis-server (unix socket, no persistence, stopped
 # at the end); t_redis.sh covers what only Redis has (outages, timeouts, two
 # pmilter processes sharing one store).
-# checks: 40  (the least number of PASS/FAIL lines; test/run.sh enforces it)
+# checks: 56  (the least number of PASS/FAIL lines; test/run.sh enforces it)
 cd "$(dirname "$0")/../.." || exit 1
 . test/lib.sh
 trap _run_cleanup EXIT
@@ -28,13 +28,13 @@ redis_kill() { kill -9 "$REDIS_PID"; wait "$REDIS_PID" 2>/dev/null; rm -f "$REDI
 # kv_site NAME BACKEND [kv line ...]: a site whose envfrom handler is
 # test/kv/handler.rb, with [kv] backend = BACKEND and the given lines.
 kv_site() {
-    D=$T/$1; local backend=$2; shift 2
+    D=$T/$1; local name=$1 backend=$2; shift 2
     mkdir -p "$D/handler"
     cp test/kv/handler.rb "$D/handler/envfrom.rb"
     SOCK=$D/pm.sock CONF=$D/pmilter.conf
     { echo '[server]'; echo "listen = \"$SOCK\""; echo 'log_level = "info"'; echo 'min_worker = 8'
       echo '[kv]'; echo "backend = \"$backend\""; echo "url = \"unix:$REDIS_SOCK\""
-      echo "prefix = \"$1:$RANDOM:\""; printf '%s\n' "$@"
+      echo "prefix = \"${PREFIX:-$name:$RANDOM:}\""; printf '%s\n' "$@"
       echo '[handler.session]'; echo 'mruby_envfrom_handler = "handler/envfrom.rb"'; } >"$CONF"
 }
 # send CMD [SOCK]: one message from <CMD@x>; the client's exit status (0
@@ -58,5 +58,6 @@ redis_start || { fail "kv: redis-server" "did not start: $(tail -2 "$T/redis.log
 for BACKEND in memory redis; do
     (_cleanup_cmds=(); trap _run_cleanup EXIT; . test/kv/t_kv.sh)
 done
+(_cleanup_cmds=(); trap _run_cleanup EXIT; . test/kv/t_memory.sh)
 (_cleanup_cmds=(); trap _run_cleanup EXIT; . test/kv/t_redis.sh)
 suite_exit
