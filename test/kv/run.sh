@@ -3,7 +3,7 @@
 # and once with a private redis-server (unix socket, no persistence, stopped
 # at the end); t_redis.sh covers what only Redis has (outages, timeouts, two
 # pmilter processes sharing one store).
-# checks: 56  (the least number of PASS/FAIL lines; test/run.sh enforces it)
+# checks: 66  (the least number of PASS/FAIL lines; test/run.sh enforces it)
 cd "$(dirname "$0")/../.." || exit 1
 . test/lib.sh
 trap _run_cleanup EXIT
@@ -57,6 +57,7 @@ verdict_is() { send "$3"; local st=$?; if [ "$st" = "$2" ]; then pass "$1"; else
 redis_start || { fail "kv: redis-server" "did not start: $(tail -2 "$T/redis.log")"; exit 1; }
 for BACKEND in memory redis; do
     (_cleanup_cmds=(); trap _run_cleanup EXIT; . test/kv/t_kv.sh)
+    (_cleanup_cmds=(); trap _run_cleanup EXIT; . test/kv/t_greylist.sh)
 done
 (_cleanup_cmds=(); trap _run_cleanup EXIT; . test/kv/t_memory.sh)
 (_cleanup_cmds=(); trap _run_cleanup EXIT; . test/kv/t_redis.sh)
