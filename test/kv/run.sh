@@ -3,7 +3,7 @@
 # and once with a private redis-server (unix socket, no persistence, stopped
 # at the end); t_redis.sh covers what only Redis has (outages, timeouts, two
 # pmilter processes sharing one store).
-# checks: 66  (the least number of PASS/FAIL lines; test/run.sh enforces it)
+# checks: 92  (the least number of PASS/FAIL lines; test/run.sh enforces it)
 cd "$(dirname "$0")/../.." || exit 1
 . test/lib.sh
 trap _run_cleanup EXIT
@@ -48,11 +48,18 @@ concurrently() {
     for ((i = 0; i < $1; i++)); do "$CLIENT" -s "unix:$SOCK" --from "<$2@x>" "$T/mail.eml" >/dev/null 2>&1 & pids+=($!); done
     wait "${pids[@]}"
 }
+# stop_checked NAME: stops pmilter and checks its stderr has no sanitizer report.
+stop_checked() { stop_pmilter; check_sanitizer_clean "$1: no sanitizer report"; }
 # out_has NAME LINE: pmilter's stdout (the handler's puts) has this line.
 out_has() { if tr -d '\r' <"$PM_OUT" | grep -qxF -- "$2"; then pass "$1"; else fail "$1" "stdout lacks '$2': $(tail -3 "$PM_OUT" | tr '\n' ' ')"; fi; }
 log_has() { if grep -qE -- "$2" "$PM_ERR"; then pass "$1"; else fail "$1" "log lacks /$2/: $(tail -2 "$PM_ERR" | tr '\n' ' ')"; fi; }
 # verdict_is NAME WANT CMD: sending CMD gets the client exit status WANT.
 verdict_is() { send "$3"; local st=$?; if [ "$st" = "$2" ]; then pass "$1"; else fail "$1" "exit $st, want $2: $(tail -1 <<<"$SENT")"; fi; }
+
+# The memory backend from C first (test_kv_mem.c; make test-build builds it).
+BUILD=${BUILD:-build/default}
+if [ -x "$BUILD/kvtest/test_kv_mem" ]; then "$BUILD/kvtest/test_kv_mem" 2>/dev/null
+else fail "kv: test_kv_mem" "not built ($BUILD/kvtest/test_kv_mem: make test-build)"; fi
 
 redis_start || { fail "kv: redis-server" "did not start: $(tail -2 "$T/redis.log")"; exit 1; }
 for BACKEND in memory redis; do

@@ -25,4 +25,4 @@ sleep 1.2
 attempt "a retry after the delay is accepted" 0
 attempt "the client is then whitelisted: a new recipient passes at once" 0 --to "<other@y>"
 attempt "another client is still greylisted" 2 --client-ip 192.0.2.7
-stop_pmilter
+stop_checked "kv $B greylist"

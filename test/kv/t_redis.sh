@@ -15,7 +15,7 @@ redis_start
 recovered() { send ping; }
 if wait_for recovered; then pass "kv redis: pmilter reconnects when Redis returns, without a restart"
 else fail "kv redis: pmilter reconnects when Redis returns, without a restart" "$(tail -1 <<<"$SENT")"; fi
-stop_pmilter
+stop_checked "kv redis outage"
 
 # on_error = "continue": the operator's fail-open for the whole store.
 kv_site failopen redis 'on_error = "continue"'
@@ -24,7 +24,7 @@ redis_kill
 verdict_is "kv redis: on_error = continue lets mail through while Redis is down" 0 ping
 log_has "kv redis: ... and logs the error with the verdict" "\(Pmilter::KV::Error\).*answering continue"
 redis_start
-stop_pmilter
+stop_checked "kv redis failopen"
 
 # A slow Redis (DEBUG SLEEP) hits timeout_ms: KV::Error, then recovery.
 kv_site slow redis 'timeout_ms = 300'
@@ -41,17 +41,17 @@ log_has "kv redis: the timeout is named in the log" "no reply within timeout_ms 
 wait "$sleeper"
 if wait_for recovered; then pass "kv redis: after the stall the next messages pass"
 else fail "kv redis: after the stall the next messages pass" "$(tail -1 <<<"$SENT")"; fi
-stop_pmilter
+stop_checked "kv redis slow"
 
 # Two pmilter processes share one rate limit: 100 pass across both, the 101st tempfails.
 PREFIX="shared:$RANDOM:" kv_site rl-a redis
 start_pmilter "$CONF" || fail "kv redis rl-a: start" "pmilter did not start"
-SOCK_A=$SOCK PID_A=$PM_PID
+SOCK_A=$SOCK PID_A=$PM_PID ERR_A=$PM_ERR
 PREFIX=$(sed -n 's/^prefix = "\(.*\)"/\1/p' "$CONF") kv_site rl-b redis
 start_pmilter "$CONF" || fail "kv redis rl-b: start" "pmilter did not start"
 st=""
 for i in $(seq 1 101); do if ((i % 2)); then send rl "$SOCK_A"; else send rl; fi; st="$st$?"; done
 if [ "$st" = "$(printf '0%.0s' $(seq 1 100))2" ]; then pass "kv redis: two pmilter processes share one rate limit (the 101st message tempfails)"
 else fail "kv redis: two pmilter processes share one rate limit (the 101st message tempfails)" "exit statuses $st"; fi
-stop_pmilter
-PM_PID=$PID_A stop_pmilter
+stop_checked "kv redis rl-b"
+PM_PID=$PID_A PM_ERR=$ERR_A stop_checked "kv redis rl-a"
