@@ -21,7 +21,7 @@
 #include "core/config_toml.h"
 #include "core/log.h"
 
-typedef enum { K_INT, K_BOOL, K_STRING, K_LOG_LEVEL, K_VERDICT, K_LISTEN, K_MACROS, K_MODE, K_KV_BACKEND } key_kind_t;
+typedef enum { K_INT, K_BOOL, K_STRING, K_LOG_LEVEL, K_VERDICT, K_LISTEN, K_MACROS, K_MODE, K_KV_BACKEND, K_PATH } key_kind_t;
 
 const char *const pm_macro_stage_names[PM_MACRO_STAGE_COUNT] = {"connect", "helo", "envfrom", "envrcpt",
                                                                 "data",    "eoh",  "eom"};
@@ -73,6 +73,8 @@ static const key_spec_t kv_keys[] = {
     {"prefix", K_STRING, F(kv_prefix), 0, 0},
     {"timeout_ms", K_INT, F(kv_timeout_ms), 1, 600000},
     {"on_error", K_VERDICT, F(kv_on_error), 0, 0},
+    {"persist", K_PATH, F(kv_persist), 0, 0},
+    {"persist_interval", K_INT, F(kv_persist_interval), 0, 86400},
 };
 #undef F
 
@@ -297,6 +299,12 @@ static int set_key(loader_t *ld, const char *section, const key_spec_t *spec, co
     }
     case K_MACROS:
         break; /* handled above */
+    case K_PATH: /* a file pmilter writes: resolved against the config's directory */
+        if (n->str[0] == '\0')
+            return fail(ld, n->line, key, "empty path");
+        free(*(char **)field);
+        *(char **)field = resolve_path(ld, n->str);
+        return 0;
     case K_KV_BACKEND:
         if (strcmp(n->str, "memory") != 0 && strcmp(n->str, "redis") != 0)
             return fail(ld, n->line, key, "\"%s\": expected memory or redis", n->str);
@@ -448,6 +456,7 @@ static void set_defaults(pm_config_t *cfg)
     cfg->kv_prefix = pm_strdup("pmilter:");
     cfg->kv_timeout_ms = 500;
     cfg->kv_on_error = -1;
+    cfg->kv_persist_interval = 60;
 }
 
 /* The line of a "file:line: key: why" warning. */
@@ -548,6 +557,7 @@ pm_config_t *pm_config_free(pm_config_t *cfg)
     free(cfg->kv_url);
     free(cfg->kv_password);
     free(cfg->kv_prefix);
+    free(cfg->kv_persist);
     for (int i = 0; i < PM_PHASE_COUNT; i++) {
         free(cfg->handler[i]);
         free(cfg->handler_src[i]);

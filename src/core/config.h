@@ -75,6 +75,8 @@ typedef struct pm_config {
     char *kv_prefix;       /* prepended to every key; "pmilter:" */
     int kv_timeout_ms;     /* redis: connect and reply deadline */
     int kv_on_error;       /* SMFIS_* when a handler stops on Pmilter::KV::Error; -1: handler_error */
+    char *kv_persist;      /* memory backend snapshot file, resolved; NULL: none. Read at start only */
+    int kv_persist_interval; /* seconds between snapshots; 0: only at stop */
 
     char **warnings; /* non-fatal findings (unknown keys), for the caller to log */
     size_t n_warnings;

@@ -91,6 +91,8 @@ int main(int argc, char **argv)
 
     pm_notice("pmilter/%s starting", PMILTER_VERSION);
     pm_kv_process_start((size_t)cfg->kv_memory_limit << 20); /* kept across reloads; freed at exit */
+    if (cfg->kv_persist && !cfg->kv_redis)
+        pm_kv_persist_start(cfg->kv_persist, cfg->kv_persist_interval); /* the saver runs as the dropped user */
     pm_signals_init(cfg, conf_path);
     int status = 0;
     /* Bind as root (the socket may live in Postfix's spool), then drop root
@@ -119,6 +121,7 @@ int main(int argc, char **argv)
         pm_signals_done();
         rt = pm_runtime_acquire(); /* the latest generation, after any reload */
         pm_runner_run_process_handler(rt, PM_PHASE_MASTER_EXIT);
+        pm_kv_persist_stop();
         pm_runtime_release(rt);
         pm_notice("pmilter/%s stopped", PMILTER_VERSION);
         rt = NULL; /* owned by the runtime module now; freed with its last session */

@@ -43,6 +43,17 @@ size_t pm_kv_mem_keys(pm_kv_mem_t *m);  /* keys held now, expired ones not yet r
 pm_kv_mem_t *pm_kv_process_store(void);
 void pm_kv_process_start(size_t limit);
 void pm_kv_process_stop(void);
+/* [kv] persist: snapshot to path and load it back (kv_persist.c). */
+int pm_kv_mem_save(pm_kv_mem_t *m, const char *path, char *err, size_t errlen);
+/* Loads path into m (absent: 0 keys, no error). A corrupt file is moved to
+ * path.corrupt and -1 returned with what was loaded before the damage kept. */
+int pm_kv_mem_load(pm_kv_mem_t *m, const char *path, size_t *loaded, char *err, size_t errlen);
+/* Loads the process store from path (logging the outcome), then saves it
+ * every interval seconds (0: only at stop) in a thread of its own. */
+void pm_kv_persist_start(const char *path, int interval);
+/* Stops the saver thread and writes the last snapshot. Sessions may still
+ * be writing: what they write after it is lost, as after any stop. */
+void pm_kv_persist_stop(void);
 
 /* ---- redis backend ---- */
 typedef struct pm_kv_redis pm_kv_redis_t;

@@ -19,6 +19,7 @@
 #include "core/alloc.h"
 #include "core/log.h"
 #include "kv/kv.h"
+#include "kv/kv_internal.h"
 
 #define N_SHARDS 64
 #define ENTRY_OVERHEAD 64 /* bytes charged per key besides its key and value */
@@ -47,12 +48,13 @@ struct pm_kv_mem {
     atomic_llong last_evict_log; /* ms of the last eviction notice */
 };
 
-static long long now_ms(void)
+long long pm_kv_mono_ms(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
+#define now_ms pm_kv_mono_ms
 
 /* FNV-1a, then a 64-bit finalizer (splitmix64's): FNV alone leaves the high
  * bits, which pick the shard, nearly equal for keys that differ only at the
@@ -350,6 +352,21 @@ pm_kv_mem_t *pm_kv_mem_free(pm_kv_mem_t *m)
     }
     free(m);
     return NULL;
+}
+
+void pm_kv_mem_foreach(pm_kv_mem_t *m,
+                       void (*fn)(void *arg, const char *key, size_t klen, const char *val, size_t vlen, long long expires),
+                       void *arg)
+{
+    long long now = now_ms();
+    for (int i = 0; i < N_SHARDS; i++) {
+        shard_t *s = &m->shard[i];
+        pthread_mutex_lock(&s->lock);
+        for (entry_t *e = s->oldest; e; e = e->newer) /* oldest first: a load keeps the LRU order */
+            if (!e->expires || e->expires > now)
+                fn(arg, e->key, e->klen, e->val, e->vlen, e->expires);
+        pthread_mutex_unlock(&s->lock);
+    }
 }
 
 static size_t sum(pm_kv_mem_t *m, int keys)
