@@ -3,7 +3,7 @@
 # and once with a private redis-server (unix socket, no persistence, stopped
 # at the end); t_redis.sh covers what only Redis has (outages, timeouts, two
 # pmilter processes sharing one store).
-# checks: 106  (the least number of PASS/FAIL lines; test/run.sh enforces it)
+# checks: 111  (the least number of PASS/FAIL lines; test/run.sh enforces it)
 cd "$(dirname "$0")/../.." || exit 1
 . test/lib.sh
 trap _run_cleanup EXIT
@@ -66,6 +66,7 @@ for BACKEND in memory redis; do
     (_cleanup_cmds=(); trap _run_cleanup EXIT; . test/kv/t_kv.sh)
     (_cleanup_cmds=(); trap _run_cleanup EXIT; . test/kv/t_greylist.sh)
 done
+(_cleanup_cmds=(); trap _run_cleanup EXIT; . test/kv/t_config.sh)
 (_cleanup_cmds=(); trap _run_cleanup EXIT; . test/kv/t_memory.sh)
 (_cleanup_cmds=(); trap _run_cleanup EXIT; . test/kv/t_persist.sh)
 (_cleanup_cmds=(); trap _run_cleanup EXIT; . test/kv/t_redis.sh)
