@@ -18,11 +18,18 @@
 #define BACKOFF_MIN_MS 100
 #define BACKOFF_MAX_MS 2000
 
-struct pm_kv_redis {
+#define MAX_ENDPOINTS 8
+
+typedef struct endpoint {
     char *host;     /* NULL for a unix socket */
     char *path;     /* unix socket; NULL for TCP */
     int port, db;
     char *password; /* NULL: no AUTH */
+} endpoint_t;
+
+struct pm_kv_redis {
+    endpoint_t ep[MAX_ENDPOINTS]; /* url's comma-separated list, tried in order */
+    int n_ep, current;            /* current: the one connected or tried next */
     int timeout_ms;
     redisContext *c;      /* NULL: not connected */
     long long retry_at;   /* monotonic ms before which no connect is tried */
@@ -36,39 +43,56 @@ static long long now_ms(void)
     return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* "redis://[:password@]host[:port][/db]" or "unix:/path[?db=N]". */
-static void parse_url(pm_kv_redis_t *r, const char *url)
+/* One URL, "redis://[:password@]host[:port][/db]" or "unix:/path[?db=N]",
+ * len bytes of it. */
+static void parse_url(endpoint_t *e, const char *url, size_t len, const char *password)
 {
-    r->port = 6379;
-    if (strncmp(url, "unix:", 5) == 0) {
-        const char *q = strchr(url + 5, '?');
-        r->path = q ? pm_strndup(url + 5, (size_t)(q - url - 5)) : pm_strdup(url + 5);
+    char *u = pm_strndup(url, len), *p = u;
+    e->port = 6379;
+    e->password = password && *password ? pm_strdup(password) : NULL;
+    if (strncmp(p, "unix:", 5) == 0) {
+        char *q = strchr(p + 5, '?');
         if (q && strncmp(q, "?db=", 4) == 0)
-            r->db = atoi(q + 4);
+            e->db = atoi(q + 4);
+        if (q)
+            *q = '\0';
+        e->path = pm_strdup(p + 5);
+        free(u);
         return;
     }
-    const char *p = strncmp(url, "redis://", 8) == 0 ? url + 8 : url;
-    const char *at = strchr(p, '@');
+    if (strncmp(p, "redis://", 8) == 0)
+        p += 8;
+    char *at = strchr(p, '@');
     if (at) {
-        const char *pw = memchr(p, ':', (size_t)(at - p));
-        if (pw && r->password == NULL)
-            r->password = pm_strndup(pw + 1, (size_t)(at - pw - 1));
+        char *pw = memchr(p, ':', (size_t)(at - p));
+        if (pw && e->password == NULL)
+            e->password = pm_strndup(pw + 1, (size_t)(at - pw - 1));
         p = at + 1;
     }
     size_t hlen = strcspn(p, ":/");
-    r->host = pm_strndup(p, hlen);
+    e->host = pm_strndup(p, hlen);
     p += hlen;
     if (*p == ':')
-        r->port = (int)strtol(p + 1, (char **)&p, 10);
+        e->port = (int)strtol(p + 1, &p, 10);
     if (*p == '/')
-        r->db = atoi(p + 1);
+        e->db = atoi(p + 1);
+    free(u);
 }
 
 pm_kv_redis_t *pm_kv_redis_new(const char *url, const char *password, int timeout_ms)
 {
     pm_kv_redis_t *r = pm_calloc(1, sizeof *r);
-    r->password = password && *password ? pm_strdup(password) : NULL;
-    parse_url(r, url);
+    for (const char *p = url; *p && r->n_ep < MAX_ENDPOINTS;) {
+        p += strspn(p, " ,");
+        size_t len = strcspn(p, ",");
+        while (len > 0 && p[len - 1] == ' ')
+            len--;
+        if (len > 0)
+            parse_url(&r->ep[r->n_ep++], p, len, password);
+        p += strcspn(p, ",");
+    }
+    if (r->n_ep == 0)
+        parse_url(&r->ep[r->n_ep++], "redis://127.0.0.1:6379/0", 24, password);
     r->timeout_ms = timeout_ms;
     r->backoff_ms = BACKOFF_MIN_MS;
     return r;
@@ -89,19 +113,22 @@ pm_kv_redis_t *pm_kv_redis_free(pm_kv_redis_t *r)
         return NULL;
     if (r->c)
         redisFree(r->c);
-    free(r->host);
-    free(r->path);
-    free(r->password);
+    for (int i = 0; i < r->n_ep; i++) {
+        free(r->ep[i].host);
+        free(r->ep[i].path);
+        free(r->ep[i].password);
+    }
     free(r);
     return NULL;
 }
 
 static const char *where(const pm_kv_redis_t *r, char *buf, size_t len)
 {
-    if (r->path)
-        snprintf(buf, len, "unix:%s", r->path);
+    const endpoint_t *e = &r->ep[r->current];
+    if (e->path)
+        snprintf(buf, len, "unix:%s", e->path);
     else
-        snprintf(buf, len, "%s:%d", r->host, r->port);
+        snprintf(buf, len, "%s:%d", e->host, e->port);
     return buf;
 }
 
@@ -109,6 +136,41 @@ static const char *where(const pm_kv_redis_t *r, char *buf, size_t len)
  * (the connection is then dropped). A Redis error reply is returned as NULL too. */
 static redisReply *command(pm_kv_redis_t *r, int argc, const char **argv, const size_t *lens, char *err, size_t errlen);
 
+/* Connects to r->current and logs in. */
+static int connect_one(pm_kv_redis_t *r, char *err, size_t errlen)
+{
+    char at[256];
+    const endpoint_t *e = &r->ep[r->current];
+    struct timeval tv = {r->timeout_ms / 1000, (r->timeout_ms % 1000) * 1000};
+    r->c = e->path ? redisConnectUnixWithTimeout(e->path, tv) : redisConnectWithTimeout(e->host, e->port, tv);
+    if (r->c == NULL || r->c->err) {
+        snprintf(err, errlen, "redis %s: %s", where(r, at, sizeof at), r->c ? r->c->errstr : "out of memory");
+        if (r->c)
+            redisFree(r->c);
+        r->c = NULL;
+        return -1;
+    }
+    redisSetTimeout(r->c, tv);
+    char db[16];
+    snprintf(db, sizeof db, "%d", e->db);
+    const char *auth[] = {"AUTH", e->password}, *select[] = {"SELECT", db};
+    const char **steps[2] = {e->password ? auth : NULL, e->db ? select : NULL};
+    for (int i = 0; i < 2; i++) {
+        redisReply *rep = steps[i] ? command(r, 2, steps[i], NULL, err, errlen) : NULL;
+        if (steps[i] && rep == NULL) {
+            if (r->c)
+                redisFree(r->c); /* never keep a connection that is not logged in */
+            r->c = NULL;
+            return -1;
+        }
+        if (rep)
+            freeReplyObject(rep);
+    }
+    return 0;
+}
+
+/* Tries each URL once, from the current one on; the first that answers
+ * becomes current. All failed: the backoff starts. */
 static int connect_now(pm_kv_redis_t *r, char *err, size_t errlen)
 {
     char at[256];
@@ -117,34 +179,16 @@ static int connect_now(pm_kv_redis_t *r, char *err, size_t errlen)
         snprintf(err, errlen, "redis %s is down (next try in %lld ms)", where(r, at, sizeof at), r->retry_at - now);
         return -1;
     }
-    struct timeval tv = {r->timeout_ms / 1000, (r->timeout_ms % 1000) * 1000};
-    r->c = r->path ? redisConnectUnixWithTimeout(r->path, tv) : redisConnectWithTimeout(r->host, r->port, tv);
-    if (r->c == NULL || r->c->err) {
-        snprintf(err, errlen, "redis %s: %s", where(r, at, sizeof at), r->c ? r->c->errstr : "out of memory");
-        drop(r);
-        return -1;
-    }
-    redisSetTimeout(r->c, tv);
-    char db[16];
-    snprintf(db, sizeof db, "%d", r->db);
-    const char *auth[] = {"AUTH", r->password}, *select[] = {"SELECT", db};
-    redisReply *rep;
-    if (r->password) {
-        if ((rep = command(r, 2, auth, NULL, err, errlen)) == NULL) {
-            drop(r); /* never keep a connection that is not logged in */
-            return -1;
+    for (int i = 0; i < r->n_ep; i++) {
+        if (connect_one(r, err, errlen) == 0) {
+            r->backoff_ms = BACKOFF_MIN_MS;
+            return 0;
         }
-        freeReplyObject(rep);
+        if (i + 1 < r->n_ep)
+            r->current = (r->current + 1) % r->n_ep;
     }
-    if (r->db) {
-        if ((rep = command(r, 2, select, NULL, err, errlen)) == NULL) {
-            drop(r);
-            return -1;
-        }
-        freeReplyObject(rep);
-    }
-    r->backoff_ms = BACKOFF_MIN_MS;
-    return 0;
+    drop(r);
+    return -1;
 }
 
 static redisReply *command(pm_kv_redis_t *r, int argc, const char **argv, const size_t *lens, char *err, size_t errlen)

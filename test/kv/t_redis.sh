@@ -55,3 +55,12 @@ if [ "$st" = "$(printf '0%.0s' $(seq 1 100))2" ]; then pass "kv redis: two pmilt
 else fail "kv redis: two pmilter processes share one rate limit (the 101st message tempfails)" "exit statuses $st"; fi
 stop_checked "kv redis rl-b"
 PM_PID=$PID_A PM_ERR=$ERR_A stop_checked "kv redis rl-a"
+
+# url lists several servers: a dead first one is skipped, the next one used.
+kv_site failover redis
+sed -i "s|^url = .*|url = \"unix:$T/no-such-redis.sock, unix:$REDIS_SOCK\"|" "$CONF"
+start_pmilter "$CONF" || fail "kv redis failover: start" "pmilter did not start"
+verdict_is "kv redis: with a list of URLs a dead first server is skipped" 0 ping
+send ping
+out_has "kv redis: ... and the next one serves the store" "ping=2"
+stop_checked "kv redis failover"
