@@ -2,7 +2,8 @@
  * with its own mutex and its own LRU list, so sessions touching different keys
  * rarely wait for each other. Each shard keeps at most limit/64 bytes; a write
  * beyond that evicts the shard's least recently used keys (expired keys go
- * first: they sit anywhere, and are reclaimed when touched or evicted).
+ * first: they sit anywhere, and are reclaimed when touched or evicted). A key
+ * and value larger than a shard's share are refused.
  * TTLs run on CLOCK_MONOTONIC milliseconds.
  * Threads: any thread; every operation locks one shard.
  * Diagnostics: evictions are logged at notice, at most once a second. */
@@ -229,6 +230,12 @@ static int mem_set(void *b, const char *key, size_t klen, const char *val, size_
 {
     pm_kv_mem_t *m = b;
     uint64_t h = hash_of(key, klen);
+    if (ENTRY_OVERHEAD + klen + vlen > m->shard[0].limit) {
+        /* it would evict its whole shard and still not fit */
+        snprintf(err, errlen, "%zu bytes do not fit in memory_limit (at most %zu per key)", klen + vlen,
+                 m->shard[0].limit - ENTRY_OVERHEAD);
+        return -1;
+    }
     long long now = now_ms();
     shard_t *s = shard_lock(m, h);
     int stored = 0;

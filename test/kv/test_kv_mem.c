@@ -77,6 +77,10 @@ static void test_lru(void)
     CHECK("kv_mem: most of the bound is used", pm_kv_mem_bytes(m) > 64 * 16 * 1024 / 2);
     CHECK("kv_mem: the newest key is kept", strcmp(get("k3999"), "(absent)") != 0);
     CHECK_STR("kv_mem: the oldest key is evicted", get("k0"), "(absent)");
+    char *huge = calloc(1, 20000);
+    memset(huge, 'h', 19999);
+    CHECK("kv_mem: a value larger than a shard's share is refused", set("huge", huge, 0, 0) == -1 && strstr(err, "memory_limit"));
+    free(huge);
     m = pm_kv_mem_free(m);
     m = big;
 }
