@@ -93,7 +93,8 @@ int pm_kv_mem_load(pm_kv_mem_t *m, const char *path, size_t *loaded, char *err, 
         int64_t exp;
         if (fread(&kl, sizeof kl, 1, f) != 1)
             break; /* the end */
-        if (read_all(f, &vl, sizeof vl) || read_all(f, &exp, sizeof exp) || kl > (1u << 30) || vl > (1u << 30)) {
+        /* a damaged length must not make us allocate more than 256 MiB */
+        if (read_all(f, &vl, sizeof vl) || read_all(f, &exp, sizeof exp) || kl > (1u << 28) || vl > (1u << 28)) {
             bad = 1;
             break;
         }
