@@ -3,8 +3,8 @@
  * needs no lock. It connects on first use; any error (refused, reset, a reply
  * not read within timeout_ms) drops it, since a late reply would answer the
  * next command, and the next connect waits a backoff that doubles from
- * 100 ms to 2 s. add is SET NX PX; incr with a TTL is one Lua script, so the
- * key and its TTL are created together.
+ * 100 ms to 2 s. add is SET NX PX; incr with a TTL is SET NX PX + INCRBY in
+ * one MULTI/EXEC, so the key and its TTL are created together.
  * Diagnostics: errors are returned in err for the caller to raise. */
 #include <hiredis/hiredis.h>
 #include <stdio.h>
@@ -252,26 +252,69 @@ static int redis_set(void *b, const char *key, size_t klen, const char *val, siz
     return stored;
 }
 
-/* INCRBY, and the TTL only when this call created the key. */
-static const char incr_script[] = "local created = redis.call('EXISTS', KEYS[1]) == 0\n"
-                                  "local n = redis.call('INCRBY', KEYS[1], ARGV[1])\n"
-                                  "if created and tonumber(ARGV[2]) > 0 then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end\n"
-                                  "return n\n";
+/* Reads one pipelined reply; NULL with err set (the connection dropped) on
+ * an I/O error. */
+static redisReply *next_reply(pm_kv_redis_t *r, char *err, size_t errlen)
+{
+    char at[256];
+    void *rep = NULL;
+    if (redisGetReply(r->c, &rep) != REDIS_OK || rep == NULL) {
+        int timeout = r->c->err == REDIS_ERR_IO && strstr(r->c->errstr, "temporarily unavailable");
+        if (timeout)
+            snprintf(err, errlen, "redis %s: no reply within timeout_ms (%d)", where(r, at, sizeof at), r->timeout_ms);
+        else
+            snprintf(err, errlen, "redis %s: %s", where(r, at, sizeof at), r->c->errstr[0] ? r->c->errstr : "connection lost");
+        drop(r);
+        return NULL;
+    }
+    return rep;
+}
 
+/* With a TTL: MULTI, SET key 0 PX ttl NX, INCRBY, EXEC in one round trip, so
+ * the key is created with its TTL and counted atomically (a Lua script does
+ * the same at about twice Redis's CPU per call). Without: INCRBY. */
 static int redis_incr(void *b, const char *key, size_t klen, long long by, long long ttl_ms, long long *out, char *err,
                       size_t errlen)
 {
+    pm_kv_redis_t *r = b;
     char sby[24], sms[24];
     snprintf(sby, sizeof sby, "%lld", by);
     snprintf(sms, sizeof sms, "%lld", ttl_ms);
-    const char *argv[] = {"EVAL", incr_script, "1", key, sby, sms};
-    size_t lens[] = {4, sizeof incr_script - 1, 1, klen, strlen(sby), strlen(sms)};
-    redisReply *rep = command(b, 6, argv, lens, err, errlen);
-    if (rep == NULL)
+    const char *incr[] = {"INCRBY", key, sby}, *set[] = {"SET", key, "0", "PX", sms, "NX"}, *multi[] = {"MULTI"},
+               *exec[] = {"EXEC"};
+    size_t incr_lens[] = {6, klen, strlen(sby)}, set_lens[] = {3, klen, 1, 2, strlen(sms), 2}, one[] = {5}, four[] = {4};
+    if (ttl_ms <= 0) {
+        redisReply *rep = command(r, 3, incr, incr_lens, err, errlen);
+        if (rep == NULL)
+            return -1;
+        *out = rep->integer;
+        freeReplyObject(rep);
+        return 0;
+    }
+    if (r->c == NULL && connect_now(r, err, errlen) != 0)
         return -1;
-    *out = rep->integer;
+    redisAppendCommandArgv(r->c, 1, multi, one);
+    redisAppendCommandArgv(r->c, 6, set, set_lens);
+    redisAppendCommandArgv(r->c, 3, incr, incr_lens);
+    redisAppendCommandArgv(r->c, 1, exec, four);
+    redisReply *rep = NULL;
+    for (int i = 0; i < 4; i++) {
+        if (rep)
+            freeReplyObject(rep);
+        if ((rep = next_reply(r, err, errlen)) == NULL)
+            return -1;
+    }
+    /* EXEC: [SET's reply, INCRBY's reply]; an INCRBY error (not an integer) is an error element */
+    int ok = rep->type == REDIS_REPLY_ARRAY && rep->elements == 2 && rep->element[1]->type == REDIS_REPLY_INTEGER;
+    if (ok)
+        *out = rep->element[1]->integer;
+    else
+        snprintf(err, errlen, "redis: %s",
+                 rep->type == REDIS_REPLY_ARRAY && rep->elements == 2 && rep->element[1]->type == REDIS_REPLY_ERROR
+                     ? rep->element[1]->str
+                     : "unexpected reply to EXEC");
     freeReplyObject(rep);
-    return 0;
+    return ok ? 0 : -1;
 }
 
 /* Commands whose reply is an integer: DEL, PTTL, PEXPIRE. */
