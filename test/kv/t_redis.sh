@@ -64,3 +64,20 @@ verdict_is "kv redis: with a list of URLs a dead first server is skipped" 0 ping
 send ping
 out_has "kv redis: ... and the next one serves the store" "ping=2"
 stop_checked "kv redis failover"
+
+# password and database: AUTH and SELECT after connecting.
+redis-cli -s "$REDIS_SOCK" CONFIG SET requirepass s3cret >/dev/null
+kv_site auth redis 'password = "s3cret"'
+sed -i "s|^url = .*|url = \"unix:$REDIS_SOCK?db=3\"|" "$CONF"
+start_pmilter "$CONF" || fail "kv redis auth: start" "pmilter did not start"
+verdict_is "kv redis: with password, pmilter logs in (AUTH)" 0 ping
+prefix=$(sed -n 's/^prefix = "\(.*\)"/\1/p' "$CONF")
+got=$(redis-cli -s "$REDIS_SOCK" -a s3cret --no-auth-warning -n 3 GET "${prefix}ping")
+if [ "$got" = 1 ]; then pass "kv redis: unix:PATH?db=3 stores in database 3"; else fail "kv redis: unix:PATH?db=3 stores in database 3" "GET in db 3 gave '$got'"; fi
+stop_checked "kv redis auth"
+kv_site noauth redis
+start_pmilter "$CONF" || fail "kv redis noauth: start" "pmilter did not start"
+verdict_is "kv redis: without the password every call is a KV::Error (tempfail)" 2 ping
+log_has "kv redis: ... and the log says why" "NOAUTH.*\(Pmilter::KV::Error\)"
+stop_checked "kv redis noauth"
+redis-cli -s "$REDIS_SOCK" -a s3cret --no-auth-warning CONFIG SET requirepass '' >/dev/null
