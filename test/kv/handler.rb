@@ -31,7 +31,7 @@ when "add" then puts "add=#{kv.add("once", "x", ttl: 60)}"
 when "ttl"
   v = kv.get("t")
   puts "t=#{v.inspect}"
-  kv.set("t", "x", ttl: 1) unless v
+  kv.set("t", "x", ttl: 2) unless v
 when "lru"
   3000.times { |i| kv.set("k#{i}", "v" * 1000) }
   kept = kv.mget(*(0...3000).map { |i| "k#{i}" }).compact.size

@@ -18,8 +18,8 @@ out_has "kv $B: delete is true once, then the key is gone" "delete=true false ge
 out_has "kv $B: incr of text raises Pmilter::KV::Error" "incr-text=Pmilter::KV::Error"
 out_has "kv $B: a Float value raises TypeError" "float=TypeError"
 
-# TTL expiry: the key set with ttl: 1 is there at once, gone after 1.3 s.
-send ttl; send ttl; sleep 1.3; send ttl
+# TTL expiry: the key set with ttl: 2 is there at once, gone after 2.3 s.
+send ttl; send ttl; sleep 2.3; send ttl
 got=$(grep '^t=' "$PM_OUT" | tr '\n' ' ')
 if [ "$got" = 't=nil t="x" t=nil ' ]; then pass "kv $B: a key expires after its TTL"
 else fail "kv $B: a key expires after its TTL" "got $got"; fi

@@ -3,10 +3,10 @@
 kv_site persist memory 'persist = "kv.snap"' 'persist_interval = 0'
 start_pmilter "$CONF" || fail "kv persist: start" "pmilter did not start"
 send setr   # r = "kept", no TTL
-send ttl    # t with a TTL of 1 s
+send ttl    # t with a TTL of 2 s
 stop_checked "kv persist"
 check "kv persist: the snapshot is written at stop, next to the config" test -s "$D/kv.snap"
-sleep 1.1   # t expires while pmilter is down
+sleep 2.1   # t expires while pmilter is down
 start_pmilter "$CONF" || fail "kv persist: restart" "pmilter did not start"
 log_has "kv persist: the start logs what was loaded" "kv persist: 1 keys loaded from .*kv.snap"
 send getr; send ttl
@@ -18,7 +18,7 @@ stop_checked "kv persist restart"
 kv_site persist-crash memory 'persist = "kv.snap"' 'persist_interval = 1'
 start_pmilter "$CONF" || fail "kv persist crash: start" "pmilter did not start"
 send setr
-sleep 1.6
+sleep 2.5   # at least one periodic snapshot, even on a loaded machine
 kill -9 "$PM_PID"; wait "$PM_PID" 2>/dev/null; PM_PID=
 start_pmilter "$CONF" || fail "kv persist crash: restart" "pmilter did not start"
 send getr
