@@ -15,9 +15,9 @@
 #include "core/listener.h"
 #include "core/log.h"
 #include "core/privileges.h"
-#include "kv/kv.h"
 #include "core/signals.h"
 #include "core/version.h"
+#include "kv/kv.h"
 #include "milter/milter.h"
 #include "ruby/runner.h"
 #include "ruby/runtime.h"
@@ -90,7 +90,7 @@ int main(int argc, char **argv)
     }
 
     pm_notice("pmilter/%s starting", PMILTER_VERSION);
-    pm_kv_process_start((size_t)cfg->kv_memory_limit << 20); /* kept across reloads; freed at exit */
+    pm_kv_process_start((size_t)cfg->kv_memory_limit << 20); /* kept across reloads, never freed: sessions may outlive main */
     if (cfg->kv_persist && !cfg->kv_redis)
         pm_kv_persist_start(cfg->kv_persist, cfg->kv_persist_interval); /* the saver runs as the dropped user */
     pm_signals_init(cfg, conf_path);
