@@ -1,4 +1,5 @@
-/* kv_internal: what kv_persist.c needs of kv_mem.c; not for other layers. */
+/* kv_internal: what kv_persist.c and kv_redis.c share with kv_mem.c; not for
+ * other layers. Threads: any. */
 #ifndef PM_KV_INTERNAL_H
 #define PM_KV_INTERNAL_H
 #include <stddef.h>

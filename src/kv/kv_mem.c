@@ -55,7 +55,6 @@ long long pm_kv_mono_ms(void)
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
-#define now_ms pm_kv_mono_ms
 
 /* FNV-1a, then a 64-bit finalizer (splitmix64's): FNV alone leaves the high
  * bits, which pick the shard, nearly equal for keys that differ only at the
@@ -167,7 +166,7 @@ static void note_evictions(pm_kv_mem_t *m, unsigned n)
     if (n == 0)
         return;
     unsigned long long total = atomic_fetch_add(&m->evicted, n) + n;
-    long long now = now_ms(), last = atomic_load(&m->last_evict_log);
+    long long now = pm_kv_mono_ms(), last = atomic_load(&m->last_evict_log);
     if (now - last >= 1000 && atomic_compare_exchange_strong(&m->last_evict_log, &last, now))
         pm_notice("kv: memory_limit reached: evicted least recently used keys (%llu so far)", total);
 }
@@ -216,7 +215,7 @@ static int mem_get(void *b, const char *key, size_t klen, char **val, size_t *vl
 {
     uint64_t h = hash_of(key, klen);
     shard_t *s = shard_lock(b, h);
-    entry_t *e = lookup(s, h, key, klen, now_ms());
+    entry_t *e = lookup(s, h, key, klen, pm_kv_mono_ms());
     if (e) {
         *val = pm_strndup(e->val, e->vlen);
         *vlen = e->vlen;
@@ -236,7 +235,7 @@ static int mem_set(void *b, const char *key, size_t klen, const char *val, size_
                  m->shard[0].limit - ENTRY_OVERHEAD);
         return -1;
     }
-    long long now = now_ms();
+    long long now = pm_kv_mono_ms();
     shard_t *s = shard_lock(m, h);
     int stored = 0;
     unsigned evicted = 0;
@@ -269,7 +268,7 @@ static int mem_incr(void *b, const char *key, size_t klen, long long by, long lo
 {
     pm_kv_mem_t *m = b;
     uint64_t h = hash_of(key, klen);
-    long long now = now_ms();
+    long long now = pm_kv_mono_ms();
     shard_t *s = shard_lock(m, h);
     entry_t *e = lookup(s, h, key, klen, now);
     long long v = 0;
@@ -297,7 +296,7 @@ static int mem_del(void *b, const char *key, size_t klen, char *err, size_t errl
 {
     uint64_t h = hash_of(key, klen);
     shard_t *s = shard_lock(b, h);
-    int found = lookup(s, h, key, klen, now_ms()) != NULL;
+    int found = lookup(s, h, key, klen, pm_kv_mono_ms()) != NULL;
     if (found)
         remove_entry(s, slot_of(s, h, key, klen));
     pthread_mutex_unlock(&s->lock);
@@ -307,7 +306,7 @@ static int mem_del(void *b, const char *key, size_t klen, char *err, size_t errl
 static int mem_ttl(void *b, const char *key, size_t klen, long long *ttl_ms, char *err, size_t errlen)
 {
     uint64_t h = hash_of(key, klen);
-    long long now = now_ms();
+    long long now = pm_kv_mono_ms();
     shard_t *s = shard_lock(b, h);
     entry_t *e = lookup(s, h, key, klen, now);
     int has = e && e->expires;
@@ -320,7 +319,7 @@ static int mem_ttl(void *b, const char *key, size_t klen, long long *ttl_ms, cha
 static int mem_expire(void *b, const char *key, size_t klen, long long ttl_ms, char *err, size_t errlen)
 {
     uint64_t h = hash_of(key, klen);
-    long long now = now_ms();
+    long long now = pm_kv_mono_ms();
     shard_t *s = shard_lock(b, h);
     entry_t *e = lookup(s, h, key, klen, now);
     if (e && ttl_ms <= 0) /* as Redis: a TTL that has passed deletes the key */
@@ -365,7 +364,7 @@ void pm_kv_mem_foreach(pm_kv_mem_t *m,
                        void (*fn)(void *arg, const char *key, size_t klen, const char *val, size_t vlen, long long expires),
                        void *arg)
 {
-    long long now = now_ms();
+    long long now = pm_kv_mono_ms();
     for (int i = 0; i < N_SHARDS; i++) {
         shard_t *s = &m->shard[i];
         pthread_mutex_lock(&s->lock);

@@ -14,6 +14,7 @@
 
 #include "core/alloc.h"
 #include "kv/kv.h"
+#include "kv/kv_internal.h"
 
 #define BACKOFF_MIN_MS 100
 #define BACKOFF_MAX_MS 2000
@@ -35,13 +36,6 @@ struct pm_kv_redis {
     long long retry_at;   /* monotonic ms before which no connect is tried */
     int backoff_ms;       /* next wait after a failure */
 };
-
-static long long now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* One URL, "redis://[:password@]host[:port][/db]" or "unix:/path[?db=N]",
  * len bytes of it. */
@@ -103,7 +97,7 @@ static void drop(pm_kv_redis_t *r)
     if (r->c)
         redisFree(r->c);
     r->c = NULL;
-    r->retry_at = now_ms() + r->backoff_ms;
+    r->retry_at = pm_kv_mono_ms() + r->backoff_ms;
     r->backoff_ms = r->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : r->backoff_ms * 2;
 }
 
@@ -174,7 +168,7 @@ static int connect_one(pm_kv_redis_t *r, char *err, size_t errlen)
 static int connect_now(pm_kv_redis_t *r, char *err, size_t errlen)
 {
     char at[256];
-    long long now = now_ms();
+    long long now = pm_kv_mono_ms();
     if (now < r->retry_at) {
         snprintf(err, errlen, "redis %s is down (next try in %lld ms)", where(r, at, sizeof at), r->retry_at - now);
         return -1;
