@@ -21,7 +21,7 @@
 #include "core/config_toml.h"
 #include "core/log.h"
 
-typedef enum { K_INT, K_BOOL, K_STRING, K_LOG_LEVEL, K_VERDICT, K_LISTEN, K_MACROS, K_MODE } key_kind_t;
+typedef enum { K_INT, K_BOOL, K_STRING, K_LOG_LEVEL, K_VERDICT, K_LISTEN, K_MACROS, K_MODE, K_KV_BACKEND, K_PATH } key_kind_t;
 
 const char *const pm_macro_stage_names[PM_MACRO_STAGE_COUNT] = {"connect", "helo", "envfrom", "envrcpt",
                                                                 "data",    "eoh",  "eom"};
@@ -62,6 +62,19 @@ static const key_spec_t server_keys[] = {
     {"listen_owner", K_STRING, F(listen_owner), 0, 0},
     {"listen_group", K_STRING, F(listen_group), 0, 0},
     {"listen_mode", K_MODE, F(listen_mode), 0, 0},
+};
+
+/* [kv]: Pmilter::KV's backend (docs/kv.md). */
+static const key_spec_t kv_keys[] = {
+    {"backend", K_KV_BACKEND, F(kv_redis), 0, 0},
+    {"memory_limit", K_INT, F(kv_memory_limit), 1, 1 << 20},
+    {"url", K_STRING, F(kv_url), 0, 0},
+    {"password", K_STRING, F(kv_password), 0, 0},
+    {"prefix", K_STRING, F(kv_prefix), 0, 0},
+    {"timeout_ms", K_INT, F(kv_timeout_ms), 1, 600000},
+    {"on_error", K_VERDICT, F(kv_on_error), 0, 0},
+    {"persist", K_PATH, F(kv_persist), 0, 0},
+    {"persist_interval", K_INT, F(kv_persist_interval), 0, 86400},
 };
 #undef F
 
@@ -240,12 +253,12 @@ static int set_macros(loader_t *ld, const pm_toml_node_t *n)
     return 0;
 }
 
-static int set_server_key(loader_t *ld, const key_spec_t *spec, const pm_toml_node_t *n)
+static int set_key(loader_t *ld, const char *section, const key_spec_t *spec, const pm_toml_node_t *n)
 {
     if (spec->kind == K_MACROS)
         return set_macros(ld, n); /* a table, not a scalar */
     char key[64];
-    snprintf(key, sizeof key, "server.%s", spec->name);
+    snprintf(key, sizeof key, "%s.%s", section, spec->name);
     char *field = (char *)ld->cfg + spec->offset;
     pm_toml_type_t want = spec->kind == K_INT    ? PM_TOML_INTEGER
                           : spec->kind == K_BOOL ? PM_TOML_BOOLEAN
@@ -286,6 +299,17 @@ static int set_server_key(loader_t *ld, const key_spec_t *spec, const pm_toml_no
     }
     case K_MACROS:
         break; /* handled above */
+    case K_PATH: /* a file pmilter writes: resolved against the config's directory */
+        if (n->str[0] == '\0')
+            return fail(ld, n->line, key, "empty path");
+        free(*(char **)field);
+        *(char **)field = resolve_path(ld, n->str);
+        return 0;
+    case K_KV_BACKEND:
+        if (strcmp(n->str, "memory") != 0 && strcmp(n->str, "redis") != 0)
+            return fail(ld, n->line, key, "\"%s\": expected memory or redis", n->str);
+        *(int *)field = strcmp(n->str, "redis") == 0;
+        return 0;
     case K_MODE: {
         /* "0660": octal permission bits, as chmod(1) takes them */
         char *end;
@@ -303,21 +327,23 @@ static int set_server_key(loader_t *ld, const key_spec_t *spec, const pm_toml_no
     return 0;
 }
 
-static int load_server(loader_t *ld, const pm_toml_node_t *server)
+/* Every key of one table ([server], [kv]) through its key table. */
+static int load_section(loader_t *ld, const pm_toml_node_t *table, const char *section, const key_spec_t *keys,
+                        size_t n_keys)
 {
-    for (size_t i = 0; i < server->n_items; i++) {
-        const pm_toml_node_t *n = &server->items[i];
+    for (size_t i = 0; i < table->n_items; i++) {
+        const pm_toml_node_t *n = &table->items[i];
         const key_spec_t *spec = NULL;
-        for (size_t k = 0; k < sizeof server_keys / sizeof server_keys[0]; k++)
-            if (strcmp(n->key, server_keys[k].name) == 0)
-                spec = &server_keys[k];
+        for (size_t k = 0; k < n_keys; k++)
+            if (strcmp(n->key, keys[k].name) == 0)
+                spec = &keys[k];
         char key[128];
-        snprintf(key, sizeof key, "server.%s", n->key);
+        snprintf(key, sizeof key, "%s.%s", section, n->key);
         if (spec == NULL) {
             warn(ld, n->line, key, "unknown key, ignored");
             continue;
         }
-        if (set_server_key(ld, spec, n))
+        if (set_key(ld, section, spec, n))
             return -1;
     }
     return 0;
@@ -488,6 +514,12 @@ static void set_defaults(pm_config_t *cfg)
     cfg->dns_resolver = pm_strdup("system");
     cfg->dns_timeout_ms = 2000;
     cfg->dns_cache_size = 4;
+    cfg->kv_memory_limit = 64;
+    cfg->kv_url = pm_strdup("redis://127.0.0.1:6379/0");
+    cfg->kv_prefix = pm_strdup("pmilter:");
+    cfg->kv_timeout_ms = 500;
+    cfg->kv_on_error = -1;
+    cfg->kv_persist_interval = 60;
 }
 
 /* The line of a "file:line: key: why" warning. */
@@ -504,12 +536,15 @@ static pm_config_t *load_tree(loader_t *ld, pm_toml_node_t *root)
     for (size_t i = 0; i < root->n_items && rc == 0; i++) {
         const pm_toml_node_t *n = &root->items[i];
         if (strcmp(n->key, "server") == 0 && n->type == PM_TOML_TABLE)
-            rc = load_server(ld, n);
+            rc = load_section(ld, n, "server", server_keys, sizeof server_keys / sizeof server_keys[0]);
+        else if (strcmp(n->key, "kv") == 0 && n->type == PM_TOML_TABLE)
+            rc = load_section(ld, n, "kv", kv_keys, sizeof kv_keys / sizeof kv_keys[0]);
         else if (strcmp(n->key, "handler") == 0 && n->type == PM_TOML_TABLE)
             rc = load_handlers(ld, n);
         else if (strcmp(n->key, "dns") == 0 && n->type == PM_TOML_TABLE)
             rc = load_dns(ld, n);
-        else if (strcmp(n->key, "server") == 0 || strcmp(n->key, "handler") == 0)
+        else if (strcmp(n->key, "server") == 0 || strcmp(n->key, "handler") == 0 || strcmp(n->key, "kv") == 0 ||
+                 strcmp(n->key, "dns") == 0)
             rc = fail(ld, n->line, n->key, "expected a table ([%s]), got %s", n->key, pm_toml_type_name(n->type));
         else if (strcmp(n->key, "title") != 0)
             warn(ld, n->line, n->key, "unknown key, ignored");
@@ -587,6 +622,10 @@ pm_config_t *pm_config_free(pm_config_t *cfg)
     free(cfg->dns_hosts_file);
     free(cfg->listen_owner);
     free(cfg->listen_group);
+    free(cfg->kv_url);
+    free(cfg->kv_password);
+    free(cfg->kv_prefix);
+    free(cfg->kv_persist);
     for (int i = 0; i < PM_PHASE_COUNT; i++) {
         free(cfg->handler[i]);
         free(cfg->handler_src[i]);

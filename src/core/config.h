@@ -73,6 +73,16 @@ typedef struct pm_config {
     int dns_timeout_ms;   /* default deadline of one DNS call */
     int dns_cache_size;   /* MiB of answer cache */
     char *dns_hosts_file; /* resolved path, NULL: none */
+    /* [kv]: Pmilter::KV (docs/kv.md) */
+    int kv_redis;          /* backend: 0 memory (default), 1 redis */
+    int kv_memory_limit;   /* MiB the memory backend keeps; read at start only */
+    char *kv_url;          /* redis: "redis://host:port/db" or "unix:/path" */
+    char *kv_password;     /* redis AUTH; NULL: none */
+    char *kv_prefix;       /* prepended to every key; "pmilter:" */
+    int kv_timeout_ms;     /* redis: connect and reply deadline */
+    int kv_on_error;       /* SMFIS_* when a handler stops on Pmilter::KV::Error; -1: handler_error */
+    char *kv_persist;      /* memory backend snapshot file, resolved; NULL: none. Read at start only */
+    int kv_persist_interval; /* seconds between snapshots; 0: only at stop */
 
     char **warnings; /* non-fatal findings (unknown keys), for the caller to log */
     size_t n_warnings;

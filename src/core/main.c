@@ -18,6 +18,7 @@
 #include "core/signals.h"
 #include "core/version.h"
 #include "dns/dns.h"
+#include "kv/kv.h"
 #include "milter/milter.h"
 #include "ruby/runner.h"
 #include "ruby/runtime.h"
@@ -90,6 +91,9 @@ int main(int argc, char **argv)
     }
 
     pm_notice("pmilter/%s starting", PMILTER_VERSION);
+    pm_kv_process_start((size_t)cfg->kv_memory_limit << 20); /* kept across reloads, never freed: sessions may outlive main */
+    if (cfg->kv_persist && !cfg->kv_redis)
+        pm_kv_persist_start(cfg->kv_persist, cfg->kv_persist_interval); /* the saver runs as the dropped user */
     pm_signals_init(cfg, conf_path);
     int status = 0;
     /* Bind as root (the socket may live in Postfix's spool), then drop root
@@ -123,6 +127,7 @@ int main(int argc, char **argv)
         pm_signals_done();
         rt = pm_runtime_acquire(); /* the latest generation, after any reload */
         pm_runner_run_process_handler(rt, PM_PHASE_MASTER_EXIT);
+        pm_kv_persist_stop();
         pm_runtime_release(rt);
         pm_notice("pmilter/%s stopped", PMILTER_VERSION);
         rt = NULL; /* owned by the runtime module now; freed with its last session */

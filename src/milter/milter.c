@@ -189,6 +189,16 @@ static void apply_reply(SMFICTX *ctx, const pm_session_t *s, pm_call_t *call, sf
         pm_warn("session %lu: %s", s->id, err);
 }
 
+/* The verdict for a handler that raised: [kv] on_error for an uncaught
+ * Pmilter::KV::Error (the store is down), handler_error otherwise. */
+static sfsistat failure_verdict(const pm_config_t *cfg, const char *err)
+{
+    static const char kv_error[] = "(Pmilter::KV::Error)";
+    size_t len = strlen(err);
+    int kv_failed = len >= sizeof kv_error - 1 && strcmp(err + len - (sizeof kv_error - 1), kv_error) == 0;
+    return kv_failed && cfg->kv_on_error >= 0 ? cfg->kv_on_error : cfg->handler_error;
+}
+
 /* Runs phase's handler for the session behind ctx. */
 static sfsistat run(SMFICTX *ctx, pm_phase_t phase, pm_call_t *call)
 {
@@ -223,9 +233,9 @@ static sfsistat run(SMFICTX *ctx, pm_phase_t phase, pm_call_t *call)
     sfsistat result;
     if (pm_runner_run(rt, call, err, sizeof err) != 0) {
         char label[128];
+        result = failure_verdict(rt->cfg, err);
         pm_error("%s (phase %s, %s; answering %s)", err, pm_phase_name(phase),
-                 session_label(ctx, s, label, sizeof label), pm_config_verdict_name(rt->cfg->handler_error));
-        result = rt->cfg->handler_error;
+                 session_label(ctx, s, label, sizeof label), pm_config_verdict_name(result));
     } else {
         result = verdict(call->status, phase, s);
         apply_reply(ctx, s, call, result);

@@ -42,6 +42,7 @@ void pm_mrb_init(mrb_state *mrb)
     pm_mrb_regexp_init(mrb);
     mrb_gc_arena_restore(mrb, ai);
     pm_mrb_dns_init(mrb);
+    pm_mrb_kv_init(mrb);
     mrb_gc_arena_restore(mrb, ai);
 }
 

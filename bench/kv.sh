@@ -1,0 +1,67 @@
+#!/bin/bash
+# make bench-kv: the rate-limit scenario of docs/kv.md against the seed scenario. Three
+# pmilters on unix sockets, measured interleaved (seed, memory, redis per round): the seed
+# (bench/pmilter-bench.conf as is), and the same plus one Pmilter::KV.incr with a TTL per
+# message at MAIL FROM, on the memory backend and on a private Redis over a unix socket.
+# Prints median msg/s and the ratios to the seed (targets: memory >= 0.90, redis >= 0.70).
+# Environment: ROUNDS (default 3), SECS per measurement (default 2), BUILD, PMILTER.
+set -eu
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+. "$ROOT/bench/lib.sh"
+REDIS_PID=""
+trap 'bench_cleanup; [ -z "$REDIS_PID" ] || kill "$REDIS_PID" 2>/dev/null || true' EXIT
+ROUNDS=${ROUNDS:-3}
+SECS=${SECS:-2}
+command -v redis-server >/dev/null || bench_die "redis-server missing (scripts/packages/kv.txt)"
+
+redis-server --port 0 --unixsocket "$BENCH_TMP/redis.sock" --save '' --appendonly no >"$BENCH_TMP/redis.log" 2>&1 &
+REDIS_PID=$!
+for i in $(seq 1 100); do [ -S "$BENCH_TMP/redis.sock" ] && break; sleep 0.05; done
+
+{ echo 'Pmilter::KV.incr("rate:#{Pmilter::Session.new.client_ipaddr}", ttl: 60)'
+  cat "$ROOT/bench/handler/envfrom.rb"; } >"$BENCH_TMP/envfrom-kv.rb"
+# start_kv SPEC BACKEND: the seed config with the KV handler and a [kv] table.
+start_kv() {
+    local conf=$BENCH_TMP/pmilter-$2.conf
+    bench_conf "$1" "$conf"
+    sed -i "s#\"[^\"]*handler/envfrom.rb\"#\"$BENCH_TMP/envfrom-kv.rb\"#" "$conf"
+    printf '\n[kv]\nbackend = "%s"\nurl = "unix:%s"\n' "$2" "$BENCH_TMP/redis.sock" >>"$conf"
+    "$PMILTER" -c "$conf" >>"$BENCH_TMP/pmilter.log" 2>&1 &
+    STARTED_PID=$!
+    BENCH_PIDS="$BENCH_PIDS $STARTED_PID"
+    bench_wait_ready "$1" "$STARTED_PID"
+}
+bench_start_pmilter "unix:$BENCH_TMP/seed.sock"
+start_kv "unix:$BENCH_TMP/memory.sock" memory
+start_kv "unix:$BENCH_TMP/redis.sock.milter" redis
+
+RAW=$BENCH_TMP/raw.txt
+: >"$RAW"
+echo "bench-kv: $ROUNDS rounds x ${SECS}s per measurement ..." >&2
+for cell in 8x10 32x10; do
+    c=${cell%x*} m=${cell#*x}
+    for round in $(seq 1 "$ROUNDS"); do
+        for who in seed memory redis; do
+            spec=unix:$BENCH_TMP/$who.sock
+            [ "$who" = redis ] && spec=unix:$BENCH_TMP/redis.sock.milter
+            "$CLIENT" --load -s "$spec" -c "$c" -m "$m" -t "$SECS" --json |
+                jq -r --arg cell "$cell" --arg who "$who" '"\($cell) \($who) \(.msgs_per_sec) \(.errors + .verdicts.tempfail)"' >>"$RAW"
+        done
+    done
+done
+awk '
+function median(list,   n, a, i, j, t) {
+    n = split(list, a, " ")
+    for (i = 2; i <= n; i++) { t = a[i]; for (j = i - 1; j >= 1 && a[j] + 0 > t + 0; j--) a[j + 1] = a[j]; a[j + 1] = t }
+    return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
+}
+{ v[$1, $2] = v[$1, $2] " " $3; err[$1] += $4; if (!($1 in seen)) { seen[$1] = 1; order[++n] = $1 } }
+END {
+    print "| cell (unix, conns x msgs/conn) | seed msg/s | memory msg/s | memory ratio | redis msg/s | redis ratio | errors |"
+    print "|---|--:|--:|--:|--:|--:|--:|"
+    for (i = 1; i <= n; i++) {
+        c = order[i]; s = median(v[c, "seed"]); mm = median(v[c, "memory"]); r = median(v[c, "redis"])
+        mnote = (mm / s >= 0.90) ? "" : " (target 0.90)"; rnote = (r / s >= 0.70) ? "" : " (target 0.70)"
+        printf "| %s | %.0f | %.0f | %.2f%s | %.0f | %.2f%s | %d |\n", c, s, mm, mm / s, mnote, r, r / s, rnote, err[c]
+    }
+}' "$RAW"
