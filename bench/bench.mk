@@ -1,7 +1,9 @@
 # `make bench`: pmilter against a bare libmilter milter (bench/baseline.c), interleaved in
-# one run, results in bench/results/LATEST.md (bench/run.sh, then bench/idle.sh).
+# one run, results in bench/results/LATEST.md (bench/run.sh, then bench/idle.sh); then the
+# DNS and KV scenarios (make bench-dns, make bench-kv: test/dns/dns.mk, test/kv/kv.mk).
+# `make bench-seed` runs the first part alone.
 # `make soak`: N messages (SOAK_N, default 1000000) through pmilter, RSS sampled (bench/soak.sh).
-.PHONY: soak bench-build
+.PHONY: soak bench-build bench-seed
 
 $(BUILD)/bench-baseline: bench/baseline.c
 	@mkdir -p $(@D)
@@ -17,8 +19,11 @@ bench-build:
 	@scripts/deps.sh $(BENCH_DEPS)
 	@$(MAKE) --no-print-directory $(BIN) pmilter-client $(BUILD)/bench-baseline $(BUILD)/bench-idlehold
 
-bench: bench-build
+bench-seed: bench-build
 	@BUILD=$(BUILD) PMILTER=$(BIN) bench/run.sh
+
+bench: bench-seed
+	@$(MAKE) --no-print-directory bench-dns bench-kv
 
 soak: bench-build
 	@BUILD=$(BUILD) PMILTER=$(BIN) bench/soak.sh $(SOAK_N)
