@@ -95,6 +95,8 @@ struct pm_series {
 static pthread_mutex_t custom_lock = PTHREAD_MUTEX_INITIALIZER;
 static pm_series_t *custom; /* newest first */
 static int custom_max_series = 100;
+#define MAX_CUSTOM_SERIES 10000 /* all custom series together: new names cannot grow memory for ever */
+static int n_custom, custom_full_warned;
 
 void pm_metrics_set_max_series(int n) { custom_max_series = n; }
 
@@ -145,7 +147,7 @@ static int check_custom(char kind, const char *name, const char *const *labels, 
 }
 
 /* Looks name{labels} up, or adds it; under custom_lock. */
-static pm_series_t *find_or_add(char kind, const char *name, char *rendered, char *err, size_t errlen)
+static pm_series_t *find_or_add(char kind, const char *name, char *rendered, int *dropped, char *err, size_t errlen)
 {
     int in_family = 0;
     pm_series_t *family = NULL;
@@ -163,6 +165,7 @@ static pm_series_t *find_or_add(char kind, const char *name, char *rendered, cha
         in_family++;
     }
     if (in_family >= custom_max_series) {
+        *dropped = 1;
         err[0] = '\0'; /* one log line per family: the rest are dropped silently */
         if (family->warned)
             return NULL;
@@ -171,6 +174,16 @@ static pm_series_t *find_or_add(char kind, const char *name, char *rendered, cha
                  in_family, rendered);
         return NULL;
     }
+    if (n_custom >= MAX_CUSTOM_SERIES) {
+        *dropped = 1;
+        err[0] = '\0';
+        if (!custom_full_warned)
+            snprintf(err, errlen, "%d custom metric series exist, the most pmilter keeps: %s{%s} and later new "
+                     "series dropped", n_custom, name, rendered);
+        custom_full_warned = 1;
+        return NULL;
+    }
+    n_custom++;
     pm_series_t *s = pm_calloc(1, sizeof *s);
     s->kind = kind;
     s->name = pm_strdup(name);
@@ -180,14 +193,15 @@ static pm_series_t *find_or_add(char kind, const char *name, char *rendered, cha
     return s;
 }
 
-pm_series_t *pm_metrics_series(char kind, const char *name, const char *const *labels, int n_labels, char *err,
-                               size_t errlen)
+pm_series_t *pm_metrics_series(char kind, const char *name, const char *const *labels, int n_labels, int *dropped,
+                               char *err, size_t errlen)
 {
+    *dropped = 0;
     if (check_custom(kind, name, labels, n_labels, err, errlen) != 0)
         return NULL;
     char *rendered = render_labels(labels, n_labels);
     pthread_mutex_lock(&custom_lock);
-    pm_series_t *s = find_or_add(kind, name, rendered, err, errlen);
+    pm_series_t *s = find_or_add(kind, name, rendered, dropped, err, errlen);
     pthread_mutex_unlock(&custom_lock);
     free(rendered);
     return s;
@@ -319,39 +333,45 @@ static void render_process(FILE *f)
     fprintf(f, "pmilter_kv_seconds_total %.6f\n", kv.latency_us / 1e6);
 }
 
-/* Custom families in first-use order, each series under its family's header. */
+static void series_lines(FILE *f, const pm_series_t *t)
+{
+    if (t->kind == 'h') {
+        char *labels = NULL;
+        if (asprintf(&labels, "%s%s", t->labels, t->labels[0] ? "," : "") < 0)
+            return;
+        histogram_lines(f, t->name, labels, t->bucket, t->sum, t->count);
+        free(labels);
+    } else if (t->labels[0])
+        fprintf(f, "%s{%s} %.17g\n", t->name, t->labels, t->value);
+    else
+        fprintf(f, "%s %.17g\n", t->name, t->value);
+}
+
+static int by_name(const void *a, const void *b)
+{
+    const pm_series_t *x = *(pm_series_t *const *)a, *y = *(pm_series_t *const *)b;
+    int c = strcmp(x->name, y->name);
+    return c ? c : strcmp(x->labels, y->labels);
+}
+
+/* Custom families by name, each series under its family's one header. */
 static void render_custom(FILE *f)
 {
     pthread_mutex_lock(&custom_lock);
-    pm_series_t *order[4096];
+    pm_series_t **sorted = pm_calloc((size_t)n_custom + 1, sizeof *sorted);
     int n = 0;
-    for (pm_series_t *s = custom; s && n < 4096; s = s->next)
-        order[n++] = s;
-    for (int i = n - 1; i >= 0; i--) {
-        pm_series_t *s = order[i];
-        int first = 1;
-        for (int j = n - 1; j > i; j--)
-            if (strcmp(order[j]->name, s->name) == 0)
-                first = 0;
-        if (!first)
-            continue;
-        header(f, s->name, s->kind == 'c' ? "counter" : s->kind == 'g' ? "gauge" : "histogram",
-               "Defined by a handler (Pmilter::Metrics).");
-        for (int j = i; j >= 0; j--) {
-            pm_series_t *t = order[j];
-            if (strcmp(t->name, s->name) != 0)
-                continue;
-            if (t->kind == 'h') {
-                char labels[1024];
-                snprintf(labels, sizeof labels, "%s%s", t->labels, t->labels[0] ? "," : "");
-                histogram_lines(f, t->name, labels, t->bucket, t->sum, t->count);
-            } else if (t->labels[0])
-                fprintf(f, "%s{%s} %.17g\n", t->name, t->labels, t->value);
-            else
-                fprintf(f, "%s %.17g\n", t->name, t->value);
-        }
+    for (pm_series_t *s = custom; s; s = s->next)
+        sorted[n++] = s;
+    qsort(sorted, (size_t)n, sizeof *sorted, by_name);
+    for (int i = 0; i < n; i++) {
+        pm_series_t *s = sorted[i];
+        if (i == 0 || strcmp(sorted[i - 1]->name, s->name) != 0)
+            header(f, s->name, s->kind == 'c' ? "counter" : s->kind == 'g' ? "gauge" : "histogram",
+                   "Defined by a handler (Pmilter::Metrics).");
+        series_lines(f, s);
     }
     pthread_mutex_unlock(&custom_lock);
+    free(sorted);
 }
 
 char *pm_metrics_render(size_t *len)

@@ -32,12 +32,13 @@ void pm_metrics_limit_hit(const char *limit);             /* e.g. "max_recipient
 
 /* Custom metrics from handlers. kind: 'c' counter, 'g' gauge, 'h' histogram.
  * labels: pairs of name, value (n_labels pairs). Returns the series, kept for
- * the life of the process, or NULL with the reason in err (bad name, a kind
- * other than the first use's, or the family's label sets at max_series; err
- * is "" for a drop beyond the first one of a family, which needs no log line). */
+ * the life of the process; or NULL with *dropped = 0 and the reason in err
+ * (bad name, a kind other than the first use's); or NULL with *dropped = 1
+ * when the bound (max_series per metric, 10000 in all) is reached: err then
+ * holds a line to log, or "" when this metric's drop was logged already. */
 typedef struct pm_series pm_series_t;
-pm_series_t *pm_metrics_series(char kind, const char *name, const char *const *labels, int n_labels, char *err,
-                               size_t errlen);
+pm_series_t *pm_metrics_series(char kind, const char *name, const char *const *labels, int n_labels, int *dropped,
+                               char *err, size_t errlen);
 char pm_metrics_kind(const pm_series_t *s);
 void pm_metrics_add(pm_series_t *s, double v);     /* counter inc (v >= 0), gauge add */
 void pm_metrics_set(pm_series_t *s, double v);     /* gauge */

@@ -60,11 +60,12 @@ static mrb_value series_of(mrb_state *mrb, char kind)
     const char *pairs[2 * MAX_LABELS];
     int n = label_pairs(mrb, labels, pairs);
     char err[512];
-    pm_series_t *s = pm_metrics_series(kind, name, pairs, n, err, sizeof err);
-    if (s == NULL && strstr(err, "max_series") == NULL && err[0])
+    int dropped;
+    pm_series_t *s = pm_metrics_series(kind, name, pairs, n, &dropped, err, sizeof err);
+    if (s == NULL && !dropped)
         mrb_raise(mrb, E_ARGUMENT_ERROR, err);
     if (s == NULL && err[0])
-        pm_warn("%s", err);
+        pm_warn("%s", err); /* a Series that drops its samples */
     struct RClass *cls = mrb_class_get_under(mrb, mrb_module_get_under(mrb, mrb_module_get(mrb, "Pmilter"), "Metrics"),
                                              "Series");
     struct RData *d = mrb_data_object_alloc(mrb, cls, s, &series_type);
