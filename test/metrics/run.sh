@@ -3,7 +3,7 @@
 # [metrics] listen on a loopback port, messages sent with pmilter-client, the
 # endpoint fetched with curl and parsed by prometheus_client's text-format
 # parser (samples.py); counts checked exactly against what was sent.
-# checks: 46  (the least number of PASS/FAIL lines; test/run.sh enforces it)
+# checks: 63  (the least number of PASS/FAIL lines; test/run.sh enforces it)
 cd "$(dirname "$0")/../.." || exit 1
 . test/lib.sh
 trap _run_cleanup EXIT
@@ -16,6 +16,11 @@ for tool in curl "$PY" "$CLIENT"; do
 done
 "$PY" -c 'import prometheus_client.parser' 2>/dev/null ||
     { fail "metrics" "python3-prometheus-client missing (scripts/deps.sh)"; exit 1; }
+# The registry from C first (test_metrics.c; make test-build builds it).
+BUILD=${BUILD:-build/default}
+if [ -x "$BUILD/metricstest/test_metrics" ]; then "$BUILD/metricstest/test_metrics"
+else fail "metrics: test_metrics" "not built ($BUILD/metricstest/test_metrics: make test-build)"; fi
+
 tmpdir
 printf 'From: a@x\nTo: b@y\nSubject: m\n\nhello\n' >"$T/mail.eml"
 
