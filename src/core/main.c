@@ -18,6 +18,7 @@
 #include "core/signals.h"
 #include "core/version.h"
 #include "dns/dns.h"
+#include "core/notify.h"
 #include "kv/kv.h"
 #include "metrics/metrics.h"
 #include "milter/milter.h"
@@ -126,6 +127,7 @@ int main(int argc, char **argv)
         pm_info("listening on %s with %d VMs (max %d)", cfg->listen, cfg->min_worker, cfg->max_worker);
         pm_runtime_install(rt);
         pm_signals_start_reload();
+        pm_notify("READY=1\nSTATUS=serving"); /* the socket listens already */
         if (pm_milter_run(cfg, fd) != 0)
             status = 1;
         pm_signals_done();

@@ -2,8 +2,9 @@
 # Prometheus metrics (src/metrics, docs/metrics.md): a real pmilter with
 # [metrics] listen on a loopback port, messages sent with pmilter-client, the
 # endpoint fetched with curl and parsed by prometheus_client's text-format
-# parser (samples.py); counts checked exactly against what was sent.
-# checks: 63  (the least number of PASS/FAIL lines; test/run.sh enforces it)
+# parser (samples.py); counts checked exactly against what was sent. Also
+# sd_notify against a test NOTIFY_SOCKET (t_notify.sh).
+# checks: 68  (the least number of PASS/FAIL lines; test/run.sh enforces it)
 cd "$(dirname "$0")/../.." || exit 1
 . test/lib.sh
 trap _run_cleanup EXIT
@@ -137,6 +138,9 @@ sample_is "metrics: custom histogram count" 'score_count' 2
 sample_is "metrics: custom histogram bucket" 'score_bucket{le="0.005"}' 1
 stop_pmilter
 check_sanitizer_clean "metrics: no sanitizer report (custom)"
+
+# --- systemd notify ---
+. test/metrics/t_notify.sh
 
 # --- configuration ---
 metrics_site badlisten
