@@ -4,7 +4,7 @@
 # endpoint fetched with curl and parsed by prometheus_client's text-format
 # parser (samples.py); counts checked exactly against what was sent. Also
 # sd_notify against a test NOTIFY_SOCKET (t_notify.sh).
-# checks: 68  (the least number of PASS/FAIL lines; test/run.sh enforces it)
+# checks: 70  (the least number of PASS/FAIL lines; test/run.sh enforces it)
 cd "$(dirname "$0")/../.." || exit 1
 . test/lib.sh
 trap _run_cleanup EXIT
@@ -28,12 +28,14 @@ printf 'From: a@x\nTo: b@y\nSubject: m\n\nhello\n' >"$T/mail.eml"
 # free_port: a loopback TCP port nobody listens on now.
 free_port() { "$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 # metrics_site NAME [metrics line ...]: a site with test/metrics/handler.rb
-# for envfrom, an empty eom handler and a [metrics] table with the lines.
+# for envfrom, an empty eom handler and a [metrics] table with the lines;
+# [server] gets the lines in the array SERVER_LINES.
+SERVER_LINES=()
 metrics_site() {
     D=$T/$1; shift; mkdir -p "$D/handler"
     cp test/metrics/handler.rb "$D/handler/envfrom.rb"; echo '# nothing' >"$D/handler/eom.rb"
     SOCK=$D/pm.sock CONF=$D/pmilter.conf PORT=$(free_port)
-    { echo '[server]'; echo "listen = \"$SOCK\""; echo 'log_level = "info"'
+    { echo '[server]'; echo "listen = \"$SOCK\""; echo 'log_level = "info"'; printf '%s\n' "${SERVER_LINES[@]}"
       echo '[metrics]'; echo "listen = \"127.0.0.1:$PORT\""; printf '%s\n' "$@"
       echo '[handler.session]'; echo 'mruby_envfrom_handler = "handler/envfrom.rb"'
       echo 'mruby_eom_handler = "handler/eom.rb"'; } >"$CONF"
@@ -138,6 +140,19 @@ sample_is "metrics: custom histogram count" 'score_count' 2
 sample_is "metrics: custom histogram bucket" 'score_bucket{le="0.005"}' 1
 stop_pmilter
 check_sanitizer_clean "metrics: no sanitizer report (custom)"
+
+# --- limits hit ---
+SERVER_LINES=('max_recipients = 1')
+metrics_site limits
+SERVER_LINES=()
+echo 'mruby_envrcpt_handler = "handler/eom.rb"' >>"$CONF" # so the MTA sends RCPT
+start_pmilter "$CONF" || fail "metrics: start limits" "$(tail -2 "$PM_ERR")"
+"$CLIENT" -s "unix:$SOCK" --from "<good@x>" --to "<a@y>" --to "<b@y>" --to "<c@y>" "$T/mail.eml" >/dev/null 2>&1
+wait_for sessions_closed
+scrape
+sample_is "metrics: max_recipients hit once per message" 'pmilter_limits_hit_total{limit="max_recipients"}' 1
+sample_is "metrics: other limits not hit" 'pmilter_limits_hit_total{limit="max_headers"}' 0
+stop_pmilter
 
 # --- systemd notify ---
 . test/metrics/t_notify.sh
