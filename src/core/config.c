@@ -76,6 +76,12 @@ static const key_spec_t kv_keys[] = {
     {"persist", K_PATH, F(kv_persist), 0, 0},
     {"persist_interval", K_INT, F(kv_persist_interval), 0, 86400},
 };
+
+/* [metrics]: the Prometheus endpoint (docs/metrics.md). */
+static const key_spec_t metrics_keys[] = {
+    {"listen", K_STRING, F(metrics_listen), 0, 0},
+    {"max_series", K_INT, F(metrics_max_series), 1, 100000},
+};
 #undef F
 
 typedef struct {
@@ -520,6 +526,7 @@ static void set_defaults(pm_config_t *cfg)
     cfg->kv_timeout_ms = 500;
     cfg->kv_on_error = -1;
     cfg->kv_persist_interval = 60;
+    cfg->metrics_max_series = 100;
 }
 
 /* The line of a "file:line: key: why" warning. */
@@ -539,12 +546,14 @@ static pm_config_t *load_tree(loader_t *ld, pm_toml_node_t *root)
             rc = load_section(ld, n, "server", server_keys, sizeof server_keys / sizeof server_keys[0]);
         else if (strcmp(n->key, "kv") == 0 && n->type == PM_TOML_TABLE)
             rc = load_section(ld, n, "kv", kv_keys, sizeof kv_keys / sizeof kv_keys[0]);
+        else if (strcmp(n->key, "metrics") == 0 && n->type == PM_TOML_TABLE)
+            rc = load_section(ld, n, "metrics", metrics_keys, sizeof metrics_keys / sizeof metrics_keys[0]);
         else if (strcmp(n->key, "handler") == 0 && n->type == PM_TOML_TABLE)
             rc = load_handlers(ld, n);
         else if (strcmp(n->key, "dns") == 0 && n->type == PM_TOML_TABLE)
             rc = load_dns(ld, n);
         else if (strcmp(n->key, "server") == 0 || strcmp(n->key, "handler") == 0 || strcmp(n->key, "kv") == 0 ||
-                 strcmp(n->key, "dns") == 0)
+                 strcmp(n->key, "dns") == 0 || strcmp(n->key, "metrics") == 0)
             rc = fail(ld, n->line, n->key, "expected a table ([%s]), got %s", n->key, pm_toml_type_name(n->type));
         else if (strcmp(n->key, "title") != 0)
             warn(ld, n->line, n->key, "unknown key, ignored");
@@ -626,6 +635,7 @@ pm_config_t *pm_config_free(pm_config_t *cfg)
     free(cfg->kv_password);
     free(cfg->kv_prefix);
     free(cfg->kv_persist);
+    free(cfg->metrics_listen);
     for (int i = 0; i < PM_PHASE_COUNT; i++) {
         free(cfg->handler[i]);
         free(cfg->handler_src[i]);

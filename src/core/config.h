@@ -83,6 +83,9 @@ typedef struct pm_config {
     int kv_on_error;       /* SMFIS_* when a handler stops on Pmilter::KV::Error; -1: handler_error */
     char *kv_persist;      /* memory backend snapshot file, resolved; NULL: none. Read at start only */
     int kv_persist_interval; /* seconds between snapshots; 0: only at stop */
+    /* [metrics]: the Prometheus endpoint (docs/metrics.md); read at start only */
+    char *metrics_listen;  /* "host:port"; NULL: off */
+    int metrics_max_series; /* label sets per custom metric */
 
     char **warnings; /* non-fatal findings (unknown keys), for the caller to log */
     size_t n_warnings;

@@ -18,7 +18,9 @@
 #include "core/signals.h"
 #include "core/version.h"
 #include "dns/dns.h"
+#include "core/notify.h"
 #include "kv/kv.h"
+#include "metrics/metrics.h"
 #include "milter/milter.h"
 #include "ruby/runner.h"
 #include "ruby/runtime.h"
@@ -111,6 +113,9 @@ int main(int argc, char **argv)
         /* Before any handler runs; kept across reloads (DESIGN.md decision 9). */
         pm_error("%s", err);
         status = PM_EX_CONFIG;
+    } else if (pm_metrics_start(cfg->metrics_listen, cfg->metrics_max_series, err, sizeof err) != 0) {
+        pm_error("%s", err); /* process-wide, kept across reloads */
+        status = PM_EX_CONFIG;
     } else if (pm_runtime_start(rt, err, sizeof err) != 0) {
         pm_error("%s", err);
         status = PM_EX_CONFIG;
@@ -122,6 +127,7 @@ int main(int argc, char **argv)
         pm_info("listening on %s with %d VMs (max %d)", cfg->listen, cfg->min_worker, cfg->max_worker);
         pm_runtime_install(rt);
         pm_signals_start_reload();
+        pm_notify("READY=1\nSTATUS=serving"); /* the socket listens already */
         if (pm_milter_run(cfg, fd) != 0)
             status = 1;
         pm_signals_done();
@@ -132,6 +138,7 @@ int main(int argc, char **argv)
         pm_notice("pmilter/%s stopped", PMILTER_VERSION);
         rt = NULL; /* owned by the runtime module now; freed with its last session */
     }
+    pm_metrics_stop();
     pm_dns_stop();
     if (socket_path)
         unlink(socket_path);

@@ -9,6 +9,7 @@
 #include "core/alloc.h"
 #include "core/listener.h"
 #include "core/log.h"
+#include "core/notify.h"
 #include "milter/milter.h"
 #include "ruby/runtime.h"
 
@@ -46,6 +47,7 @@ int __wrap_sigwait(const sigset_t *set, int *sig)
     }
     if (rc == 0 && poke_target && !atomic_exchange(&stopping, 1)) {
         pm_notice("received signal %d, stopping", *sig);
+        pm_notify("STOPPING=1");
         /* Messages in progress finish first: libmilter stops serving every
          * session as soon as it sees the signal. */
         pm_milter_drain(grace_seconds);
@@ -65,8 +67,11 @@ static void *reload_on_usr1(void *arg)
     sigaddset(&usr1, SIGUSR1);
     for (;;) {
         int sig;
-        if (__real_sigwait(&usr1, &sig) == 0 && sig == SIGUSR1)
+        if (__real_sigwait(&usr1, &sig) == 0 && sig == SIGUSR1) {
+            pm_notify_reloading(); /* systemd: RELOADING=1 ... READY=1 around it */
             pm_runtime_reload(reload_path);
+            pm_notify("READY=1");
+        }
     }
     return NULL;
 }

@@ -24,6 +24,7 @@
 
 #include "core/alloc.h"
 #include "core/log.h"
+#include "metrics/metrics.h"
 #include "milter/actions.h"
 #include "milter/milter_accept.h"
 #include "milter/milter_input.h"
@@ -111,7 +112,9 @@ static pm_session_t *session_of(SMFICTX *ctx)
         negotiated_restore(s);
         smfi_setpriv(ctx, s);
         int limit = rt->cfg->max_sessions < fd_session_cap ? rt->cfg->max_sessions : fd_session_cap;
+        pm_metrics_session_opened();
         if (atomic_fetch_add(&live_sessions, 1) >= limit) {
+            pm_metrics_limit_hit("max_sessions");
             s->refused = 1;
             pm_warn("session %lu: max_sessions (%d%s) reached: answering tempfail", s->id, limit,
                     limit < rt->cfg->max_sessions ? ", lowered to fit the open-file limit" : "");
@@ -234,6 +237,7 @@ static sfsistat run(SMFICTX *ctx, pm_phase_t phase, pm_call_t *call)
     if (pm_runner_run(rt, call, err, sizeof err) != 0) {
         char label[128];
         result = failure_verdict(rt->cfg, err);
+        pm_metrics_handler_error(phase);
         pm_error("%s (phase %s, %s; answering %s)", err, pm_phase_name(phase),
                  session_label(ctx, s, label, sizeof label), pm_config_verdict_name(result));
     } else {
@@ -247,6 +251,9 @@ static sfsistat run(SMFICTX *ctx, pm_phase_t phase, pm_call_t *call)
                       phase == PM_PHASE_ENVRCPT && s->last_rcpt.addr ? s->last_rcpt.addr : "");
         }
     }
+    pm_metrics_verdict(phase, result);
+    if (ends_message(result, phase) && phase >= PM_PHASE_ENVFROM && phase < PM_PHASE_EOM)
+        pm_metrics_message(result); /* decided early; eom counts the rest */
     if (ends_message(result, phase))
         message_over(s); /* the MTA sends no more of this message */
     pm_reply_clear(&call->reply);
@@ -262,6 +269,7 @@ static void limit_reached(pm_session_t *s, const char *limit, long value, const 
     if (s->limit_logged)
         return;
     s->limit_logged = 1;
+    pm_metrics_limit_hit(limit);
     pm_warn("session %lu: %s (%ld) reached: %s", s->id, limit, value, what);
 }
 
@@ -456,6 +464,7 @@ static sfsistat on_eom(SMFICTX *ctx)
 {
     pm_call_t call = {0};
     sfsistat r = run(ctx, PM_PHASE_EOM, &call);
+    pm_metrics_message(r);
     pm_session_t *s = session_of(ctx);
     if (pm_log_enabled(PM_LOG_INFO)) {
         /* Only what was received: phases nobody reads are not sent by the MTA. */
@@ -507,6 +516,7 @@ static sfsistat on_close(SMFICTX *ctx)
     pm_runtime_t *rt = s->rt;
     message_over(s);
     pm_session_free(s);
+    pm_metrics_session_closed();
     int was = atomic_fetch_sub(&live_sessions, 1);
     assert(was > 0); /* one decrement per session, at close */
     (void)was;

@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include "core/log.h"
+#include "metrics/metrics.h"
 #include "ruby/vm.h"
 #include "ruby/watchdog.h"
 
@@ -29,6 +30,9 @@ int pm_runner_run(pm_runtime_t *rt, pm_call_t *call, char *err, size_t errlen)
                    path, rt->pool);
     clock_gettime(CLOCK_MONOTONIC, &call->started);
     int rc = pm_vm_run(vm, call, err, errlen);
+    struct timespec done;
+    clock_gettime(CLOCK_MONOTONIC, &done);
+    pm_metrics_handler_ran(call->phase, (done.tv_sec - call->started.tv_sec) + (done.tv_nsec - call->started.tv_nsec) / 1e9);
     if (pm_watch_end(&watch)) {
         /* The watchdog gave this VM up and the pool replaced it. */
         pm_warn("%s came back after the watchdog gave up on it", path);

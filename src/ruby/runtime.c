@@ -11,6 +11,7 @@
 
 #include "core/alloc.h"
 #include "core/log.h"
+#include "metrics/metrics.h"
 #include "core/privileges.h"
 #include "ruby/runner.h"
 
@@ -178,6 +179,7 @@ static void *run_reload_job(void *arg)
     if (rt)
         install_generation(rt, job->conf_path); /* under job_lock: the caller cannot give up meanwhile */
     job->result = rt ? 0 : -1;
+    pm_metrics_reload(rt != NULL);
     job->done = 1;
     pthread_cond_signal(&job_finished);
     pthread_mutex_unlock(&job_lock);

@@ -8,6 +8,7 @@
 
 #include "core/alloc.h"
 #include "core/log.h"
+#include "metrics/metrics.h"
 
 struct pm_vm_pool {
     pthread_mutex_t lock;
@@ -36,6 +37,7 @@ pm_vm_pool_t *pm_vm_pool_new(const pm_scripts_t *scripts, int min, int max, size
         pool->idle = vm;
         pool->size++;
     }
+    pm_metrics_vm_pool_size(pool->size);
     return pool;
 }
 
@@ -72,6 +74,7 @@ pm_vm_t *pm_vm_pool_borrow(pm_vm_pool_t *pool, char *err, size_t errlen)
             vm = pm_vm_new(pool->scripts, pool->vm_limit, err, errlen);
             if (vm) {
                 pm_debug("vm pool grew to %d VMs", size);
+                pm_metrics_vm_pool_size(size);
                 return vm;
             }
             pthread_mutex_lock(&pool->lock);
@@ -112,6 +115,7 @@ void pm_vm_pool_abandon(pm_vm_pool_t *pool)
     pthread_mutex_lock(&pool->lock);
     assert(pool->size > 0); /* only a VM the pool made can be abandoned */
     pool->size--; /* room for a new VM on the next borrow */
+    pm_metrics_vm_pool_size(pool->size);
     pthread_cond_signal(&pool->returned);
     pthread_mutex_unlock(&pool->lock);
 }

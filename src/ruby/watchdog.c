@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "core/log.h"
+#include "metrics/metrics.h"
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static pm_watch_t *running; /* calls in progress, under lock */
@@ -33,6 +34,7 @@ static void *watch_loop(void *arg)
                 continue;
             w->fired = 1;
             atomic_fetch_add(&stuck, 1);
+            pm_metrics_watchdog_kill();
             if (w->holds_message)
                 atomic_fetch_add(&stuck_in_messages, 1);
             pm_error("%s has run for more than %d s (phase %s, session %lu): closing this MTA connection so the MTA "

@@ -121,7 +121,7 @@ t_unit_keys() {
     local k
     grep -qE '@[A-Z]+@' "$UNIT" && { why="unsubstituted placeholder: $(grep -E '@[A-Z]+@' "$UNIT")"; return 1; }
     # shellcheck disable=SC2016   # $MAINPID is systemd's, literally
-    for k in 'Type=simple' 'ExecStartPre=/usr/sbin/pmilter -t -c /etc/pmilter/pmilter.conf' \
+    for k in 'Type=notify' 'ExecStartPre=/usr/sbin/pmilter -t -c /etc/pmilter/pmilter.conf' \
         'ExecStart=/usr/sbin/pmilter -c /etc/pmilter/pmilter.conf' \
         'ExecReload=/bin/kill -USR1 $MAINPID' \
         'Restart=on-failure' 'KillSignal=SIGTERM' 'TimeoutStopSec=40' 'LimitNOFILE=16384' 'ProtectSystem=strict' \
