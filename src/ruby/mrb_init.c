@@ -43,6 +43,7 @@ void pm_mrb_init(mrb_state *mrb)
     mrb_gc_arena_restore(mrb, ai);
     pm_mrb_dns_init(mrb);
     pm_mrb_kv_init(mrb);
+    pm_mrb_mime_init(mrb);
     mrb_gc_arena_restore(mrb, ai);
 }
 

@@ -158,7 +158,8 @@ static unsigned facts_named(mrb_state *mrb, const mrb_irep *irep, int depth)
     unsigned needed = 0;
     for (uint16_t i = 0; i < irep->slen; i++) {
         const char *name = mrb_sym_name(mrb, irep->syms[i]);
-        if (name && (strcmp(name, "body") == 0 || strcmp(name, "body_truncated?") == 0))
+        if (name && (strcmp(name, "body") == 0 || strcmp(name, "body_truncated?") == 0 ||
+                     strcmp(name, "mime") == 0))
             needed |= NAMES_BODY;
         if (name && strcmp(name, "Headers") == 0)
             needed |= NAMES_HEADERS;
