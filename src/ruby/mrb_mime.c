@@ -192,7 +192,7 @@ static int text_part(const pm_mime_part_t *p)
 
 static int attachment_part(const pm_mime_part_t *p)
 {
-    return is_attachment(p) || (p->body && p->filename && p->text == NULL);
+    return p->body && (is_attachment(p) || p->filename);
 }
 
 /* In depth-first order a subtree is the run of parts after its root that

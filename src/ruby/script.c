@@ -110,7 +110,7 @@ static const struct {
     {"auth_authen", P(ENVFROM)},     {"auth_author", P(ENVFROM)},
     {"envelope_to", P(ENVRCPT)},     {"rcpt_to", P(ENVRCPT)},
     {"rcpt_addr", P(ENVRCPT)},       {"envelope_to_all", P(ENVRCPT)},
-    {"envelope_to_args", P(ENVRCPT)}, {"headers", P(HEADER)}, {"mime", P(HEADER)}, {"subject", P(HEADER)},
+    {"envelope_to_args", P(ENVRCPT)}, {"headers", P(HEADER)}, {"mime", P(HEADER) | P(BODY)}, {"subject", P(HEADER)},
     {"fetch_all", P(HEADER)},        {"body", P(BODY)},
     {"body_truncated?", P(BODY)},    {"message_size", P(HEADER) | P(BODY)},
     {"macro", P(CONNECT) | P(HELO) | P(ENVFROM) | P(ENVRCPT)},
