@@ -176,7 +176,8 @@ static int decode_leaf(walk_t *w, GMimePart *part, size_t index)
         return over_limit(w, why);
     }
     p->body = malloc(bytes->len + 1);
-    memcpy(p->body, bytes->data, bytes->len);
+    if (bytes->len) /* an empty part has no data pointer */
+        memcpy(p->body, bytes->data, bytes->len);
     p->body[bytes->len] = '\0';
     const char *fn = g_mime_part_get_filename(part);
     p->filename = dup_or_null(fn);
