@@ -5,7 +5,7 @@
 # must equal what Python's email package (policy=default) finds in the same
 # file (test/mime/facts.py, run now). Then the API's edges: PhaseError,
 # limits, decode_header, subject, a handler error. t_*.sh hold those.
-# checks: 70  (the least number of PASS/FAIL lines; test/run.sh enforces it)
+# checks: 78  (the least number of PASS/FAIL lines; test/run.sh enforces it)
 cd "$(dirname "$0")/../.." || exit 1
 . test/lib.sh
 trap _run_cleanup EXIT
@@ -26,11 +26,11 @@ mime_site() {
       printf '%s\n' "$@"
       echo '[handler.session]'; echo 'mruby_eom_handler = "handler/eom.rb"'; } >"$CONF"
 }
-# play MAIL: sends it; the lines the handler printed meanwhile go to $NEW,
+# play MAIL [CLIENT ARGS]: sends it; the lines the handler printed meanwhile go to $NEW,
 # the client's exit status to $PLAY_STATUS.
 play() {
     local before; before=$(wc -l <"$PM_OUT")
-    "$CLIENT" -s "unix:$SOCK" "$1" >"$T/client.out" 2>&1; PLAY_STATUS=$?
+    "$CLIENT" -s "unix:$SOCK" "$@" >"$T/client.out" 2>&1; PLAY_STATUS=$?
     NEW=$T/new.out
     tail -n +"$((before + 1))" "$PM_OUT" | tr -d '\r' >"$NEW"
 }
