@@ -40,5 +40,8 @@ pm_mime_t *pm_mime_parse(const char *raw, size_t len, int truncated, const pm_mi
 pm_mime_t *pm_mime_free(pm_mime_t *m);
 /* RFC 2047 decoding of one header value to UTF-8; malloc'd. */
 char *pm_mime_decode_header(const char *value);
+/* Calls found for every http/https URL in text (HTML character references
+ * decoded first; src/mime/mime_urls.c); returns how many. */
+size_t pm_mime_urls(const char *text, size_t len, void (*found)(void *arg, const char *url, size_t n), void *arg);
 
 #endif

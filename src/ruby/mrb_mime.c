@@ -1,4 +1,4 @@
-/* mrb_mime: Session#mime, Session#subject, Pmilter::MIME.decode_header and
+/* mrb_mime: Session#mime, Session#subject, Pmilter::MIME.decode_header, .urls and
  * Pmilter::MIME::Part (docs/mime.md). The parse (src/mime) is made on the
  * first Session#mime of a message, kept in the session (s->mime) for every
  * later handler and freed at the end of the message. A Part object holds
@@ -255,6 +255,28 @@ static mrb_value mime_decode_header(mrb_state *mrb, mrb_value self)
     return out;
 }
 
+typedef struct {
+    mrb_state *mrb;
+    mrb_value list;
+} url_list_t;
+
+static void add_url(void *arg, const char *url, size_t n)
+{
+    url_list_t *l = arg;
+    mrb_ary_push(l->mrb, l->list, mrb_str_new(l->mrb, url, (mrb_int)n));
+}
+
+/* Pmilter::MIME.urls(text): the http/https URLs in it, in order, repeats kept. */
+static mrb_value mime_urls(mrb_state *mrb, mrb_value self)
+{
+    const char *text;
+    mrb_int len;
+    mrb_get_args(mrb, "s", &text, &len);
+    url_list_t l = {mrb, mrb_ary_new(mrb)};
+    pm_mime_urls(text, (size_t)len, add_url, &l);
+    return l.list;
+}
+
 static const char part_prelude[] =
     "class Pmilter::MIME::Part\n"
     "  def each_part(&b); return all_parts.each unless b; all_parts.each(&b); self; end\n"
@@ -267,6 +289,7 @@ void pm_mrb_mime_init(mrb_state *mrb)
     struct RClass *mime = mrb_define_module_under(mrb, pmilter, "MIME");
     mrb_define_class_under(mrb, mime, "LimitError", mrb->eStandardError_class);
     mrb_define_module_function(mrb, mime, "decode_header", mime_decode_header, MRB_ARGS_REQ(1));
+    mrb_define_module_function(mrb, mime, "urls", mime_urls, MRB_ARGS_REQ(1));
     struct RClass *session = mrb_class_get_under(mrb, pmilter, "Session");
     mrb_define_method(mrb, session, "mime", session_mime, MRB_ARGS_NONE());
     mrb_define_method(mrb, session, "subject", session_subject, MRB_ARGS_NONE());

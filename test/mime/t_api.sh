@@ -64,3 +64,15 @@ printf '[server]\nlisten = "%s/x.sock"\n[mime]\nmax_depth = 0\n' "$T" >"$T/bad.c
 out=$("$PMILTER" -t -c "$T/bad.conf" 2>&1); st=$?
 if [ "$st" != 0 ] && grep -q "max_depth" <<<"$out"; then pass "mime config: max_depth = 0 refused, key named"
 else fail "mime config: max_depth = 0" "status $st: $out"; fi
+
+# Pmilter::MIME.urls: http/https URLs of text and HTML, character references decoded.
+mime_site urls
+eom_code 'urls = s.mime.text_parts.flat_map { |p| Pmilter::MIME.urls(p.text) }
+puts "urls #{urls.inspect}"
+puts "plain #{Pmilter::MIME.urls("see https://a.example/x?y=1&amp;z=2, or (http://b.example/p). not xhttp://c.example nor ftp://d.example; HTTPS://E.example/&#x41;").inspect}"'
+start_pmilter "$CONF" || { fail "mime urls: start" "pmilter did not start"; return; }
+play $C/08-html-only.eml
+out_has "mime urls: the href of an HTML part, &amp; decoded" 'urls ["https://example.com/a?b=1&c=2"]'
+out_has "mime urls: trailing punctuation dropped, only http/https, any case" 'plain ["https://a.example/x?y=1&z=2", "http://b.example/p", "HTTPS://E.example/A"]'
+stop_pmilter
+check_sanitizer_clean "mime urls: no sanitizer report"
