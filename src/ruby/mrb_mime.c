@@ -60,6 +60,8 @@ static pm_mime_t *parse_once(mrb_state *mrb, pm_call_t *call)
         pm_buf_reset(&raw);
         if (s->mime->limit_error)
             pm_warn("session %lu: Session#mime: %s", s->id, s->mime->limit_error);
+        else
+            pm_debug("session %lu: Session#mime: %zu parts parsed", s->id, s->mime->n_parts);
     }
     return s->mime;
 }

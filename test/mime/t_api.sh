@@ -76,3 +76,16 @@ out_has "mime urls: the href of an HTML part, &amp; decoded" 'urls ["https://exa
 out_has "mime urls: trailing punctuation dropped, only http/https, any case" 'plain ["https://a.example/x?y=1&z=2", "http://b.example/p", "HTTPS://E.example/A"]'
 stop_pmilter
 check_sanitizer_clean "mime urls: no sanitizer report"
+
+# Parsed at most once per message: three s.mime calls, one parse logged, per message.
+mime_site once
+sed -i 's/log_level = "info"/log_level = "debug"/' "$CONF"
+eom_code '3.times { s.mime.each_part { |p| p.size } }
+puts "walked 3 times"'
+start_pmilter "$CONF" || { fail "mime once: start" "pmilter did not start"; return; }
+play $C/10-alternative.eml
+play $C/12-mixed-exe.eml
+stop_pmilter
+n=$(grep -c 'Session#mime: 3 parts parsed' "$PM_ERR")
+[ "$n" = 2 ] && pass "mime once: one parse per message, however many s.mime calls" ||
+    fail "mime once: one parse per message" "$n parse lines for 2 messages: $(grep 'Session#mime' "$PM_ERR" | head -3 | tr '\n' ' ')"
