@@ -10,7 +10,7 @@ CXXFLAGS += -std=c++17 -Isrc $(OPT) -g -Wall -Wextra $(SAN)
 # libmilter statically, so that --wrap can reach into it: sigwait (prompt shutdown, src/core/signals.c)
 # mi_rd_cmd (input repair, src/milter/milter_input.c) and accept (no spin on EMFILE,
 # src/milter/milter_accept.c).
-LDLIBS   += -l:libmilter.a -lmruby -lonig -lunbound -lhiredis -lmicrohttpd -lm -lpthread -lstdc++
+LDLIBS   += -l:libmilter.a -lmruby -lonig -lunbound -lhiredis -lmicrohttpd $(shell pkg-config --libs gmime-3.0 2>/dev/null) -lm -lpthread -lstdc++
 WRAP_FLAGS := -Wl,--wrap=sigwait -Wl,--wrap=mi_rd_cmd -Wl,--wrap=accept
 LDFLAGS  += $(WRAP_FLAGS) $(SAN)
 
@@ -26,7 +26,7 @@ CORE_OBJS := $(filter-out $(BUILD)/core/main.o,$(OBJS))
 all: deps $(BIN)
 
 deps:
-	@scripts/deps.sh scripts/packages/core.txt scripts/packages/dns.txt scripts/packages/kv.txt scripts/packages/metrics.txt
+	@scripts/deps.sh scripts/packages/core.txt scripts/packages/dns.txt scripts/packages/kv.txt scripts/packages/metrics.txt scripts/packages/mime.txt
 
 $(BIN): $(OBJS)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
@@ -67,3 +67,8 @@ asan-test:
 
 clean:
 	rm -rf build pmilter
+
+# src/mime (GMime): only its objects see GLib's include flags. Expanded when
+# used (=, not :=), so that on a fresh machine it is read after `deps` installed GMime.
+GMIME_CFLAGS = $(shell pkg-config --cflags gmime-3.0 2>/dev/null)
+$(BUILD)/mime/%.o: CFLAGS += $(GMIME_CFLAGS)

@@ -64,6 +64,13 @@ static const key_spec_t server_keys[] = {
     {"listen_mode", K_MODE, F(listen_mode), 0, 0},
 };
 
+/* [mime]: Session#mime's limits (docs/mime.md). */
+static const key_spec_t mime_keys[] = {
+    {"max_depth", K_INT, F(mime_max_depth), 1, 1000},
+    {"max_parts", K_INT, F(mime_max_parts), 1, 1000000},
+    {"max_decoded_size", K_INT, F(mime_max_decoded_size), 1, 1 << 30},
+};
+
 /* [kv]: Pmilter::KV's backend (docs/kv.md). */
 static const key_spec_t kv_keys[] = {
     {"backend", K_KV_BACKEND, F(kv_redis), 0, 0},
@@ -520,6 +527,9 @@ static void set_defaults(pm_config_t *cfg)
     cfg->dns_resolver = pm_strdup("system");
     cfg->dns_timeout_ms = 2000;
     cfg->dns_cache_size = 4;
+    cfg->mime_max_depth = 30;
+    cfg->mime_max_parts = 5000;
+    cfg->mime_max_decoded_size = 64 << 20;
     cfg->kv_memory_limit = 64;
     cfg->kv_url = pm_strdup("redis://127.0.0.1:6379/0");
     cfg->kv_prefix = pm_strdup("pmilter:");
@@ -548,12 +558,15 @@ static pm_config_t *load_tree(loader_t *ld, pm_toml_node_t *root)
             rc = load_section(ld, n, "kv", kv_keys, sizeof kv_keys / sizeof kv_keys[0]);
         else if (strcmp(n->key, "metrics") == 0 && n->type == PM_TOML_TABLE)
             rc = load_section(ld, n, "metrics", metrics_keys, sizeof metrics_keys / sizeof metrics_keys[0]);
+        else if (strcmp(n->key, "mime") == 0 && n->type == PM_TOML_TABLE)
+            rc = load_section(ld, n, "mime", mime_keys, sizeof mime_keys / sizeof mime_keys[0]);
         else if (strcmp(n->key, "handler") == 0 && n->type == PM_TOML_TABLE)
             rc = load_handlers(ld, n);
         else if (strcmp(n->key, "dns") == 0 && n->type == PM_TOML_TABLE)
             rc = load_dns(ld, n);
         else if (strcmp(n->key, "server") == 0 || strcmp(n->key, "handler") == 0 || strcmp(n->key, "kv") == 0 ||
-                 strcmp(n->key, "dns") == 0 || strcmp(n->key, "metrics") == 0)
+                 strcmp(n->key, "dns") == 0 || strcmp(n->key, "metrics") == 0 ||
+                 strcmp(n->key, "mime") == 0)
             rc = fail(ld, n->line, n->key, "expected a table ([%s]), got %s", n->key, pm_toml_type_name(n->type));
         else if (strcmp(n->key, "title") != 0)
             warn(ld, n->line, n->key, "unknown key, ignored");

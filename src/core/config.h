@@ -73,6 +73,10 @@ typedef struct pm_config {
     int dns_timeout_ms;   /* default deadline of one DNS call */
     int dns_cache_size;   /* MiB of answer cache */
     char *dns_hosts_file; /* resolved path, NULL: none */
+    /* [mime]: limits of Session#mime against hostile MIME (docs/mime.md) */
+    int mime_max_depth;         /* nesting levels below the root */
+    int mime_max_parts;         /* parts of one message */
+    int mime_max_decoded_size;  /* decoded bytes of all parts together */
     /* [kv]: Pmilter::KV (docs/kv.md) */
     int kv_redis;          /* backend: 0 memory (default), 1 redis */
     int kv_memory_limit;   /* MiB the memory backend keeps; read at start only */

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "core/alloc.h"
+#include "mime/mime.h"
 
 static atomic_ulong next_id = 1;
 static atomic_size_t input_bytes; /* headers and bodies all sessions keep now */
@@ -152,6 +153,7 @@ void pm_session_end_message(pm_session_t *s)
     s->headers = pm_free(s->headers);
     s->n_headers = 0;
     pm_buf_reset(&s->body);
+    s->mime = pm_mime_free(s->mime);
     size_t was = atomic_fetch_sub(&input_bytes, s->kept_bytes);
     assert(was >= s->kept_bytes); /* the process-wide count covers every session's share */
     (void)was;

@@ -58,6 +58,7 @@ typedef struct pm_session {
     time_t receive_time;  /* when the message began (MAIL FROM, else its first callback) */
     pm_store_t message_store; /* Pmilter::Session#message_store */
     double dns_ms;        /* ms handlers waited on DNS in this message (logged at eom) */
+    struct pm_mime *mime; /* Session#mime's parse (src/mime), made on first use at eom; NULL before */
 } pm_session_t;
 
 /* A reply text a handler asked for (set_reply), applied with a reject or tempfail verdict. */

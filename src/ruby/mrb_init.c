@@ -44,6 +44,7 @@ void pm_mrb_init(mrb_state *mrb)
     pm_mrb_dns_init(mrb);
     pm_mrb_kv_init(mrb);
     pm_mrb_metrics_init(mrb);
+    pm_mrb_mime_init(mrb);
     mrb_gc_arena_restore(mrb, ai);
 }
 

@@ -28,7 +28,7 @@ $(FUZZ_DIR)/config_fuzz.o: test/fuzz/config_fuzz.c src/core/config.h
 
 # Linked by clang++ so that UBSan's C++ runtime (vptr checks in toml++) comes along.
 $(FUZZ_DIR)/config_fuzz: $(FUZZ_DIR)/config_fuzz.o $(FUZZ_OBJS)
-	clang++ -fsanitize=fuzzer $(FUZZ_SAN) $(WRAP_FLAGS) -o $@ $^ -l:libmilter.a -lmruby -lonig -lunbound -lhiredis -lmicrohttpd -lm -lpthread
+	clang++ -fsanitize=fuzzer $(FUZZ_SAN) $(WRAP_FLAGS) -o $@ $^ -l:libmilter.a -lmruby -lonig -lunbound -lhiredis -lmicrohttpd $(shell pkg-config --libs gmime-3.0 2>/dev/null) -lm -lpthread
 
 test-build:: $(BUILD)/milterfuzz $(FUZZ_DIR)/config_fuzz
 
@@ -38,3 +38,4 @@ fuzz:
 	@$(MAKE) --no-print-directory $(ASAN_VARS) build/asan/pmilter build/asan/milterfuzz build/asan/pmilter-client $(FUZZ_DIR)/config_fuzz
 	@PMILTER=build/asan/pmilter BUILD=build/asan FUZZ_SECONDS=$${FUZZ_SECONDS:-60} CONFIG_FUZZ_SECONDS=$${CONFIG_FUZZ_SECONDS:-60} \
 	    test/fuzz/run.sh
+$(FUZZ_DIR)/mime/%.o: FUZZ_CFLAGS += $(shell pkg-config --cflags gmime-3.0 2>/dev/null)

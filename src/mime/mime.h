@@ -1,0 +1,47 @@
+/* mime: the MIME structure of one message, parsed by GMime into plain C
+ * records (docs/mime.md). A parse is one pm_mime_t, owned by the session that
+ * asked for it and freed at the end of the message.
+ * Threads: any; a pm_mime_t belongs to one owner. GMime is initialised once
+ * per process (pm_mime_parse does it). */
+#ifndef PM_MIME_H
+#define PM_MIME_H
+#include <stddef.h>
+
+typedef struct pm_mime_part {
+    char *content_type;   /* "text/plain", lower case */
+    char **params;        /* Content-Type parameters: name, value, ...; NULL-terminated; decoded */
+    char **headers;       /* name, value, ... in order, NULL-terminated; values raw (unfolded) */
+    char *filename;       /* decoded (RFC 2231/2047) UTF-8, or NULL */
+    char *disposition;    /* "attachment", "inline", lower case, or NULL */
+    char *body;           /* decoded bytes (leaf parts; NULL for containers) */
+    size_t size;          /* decoded bytes */
+    char *text;           /* text leaf parts: body in UTF-8 (bad bytes -> U+FFFD); else NULL */
+    size_t text_len;
+    int depth;            /* 0 for the root */
+    long parent;          /* index of the parent part, -1 for the root */
+    int encrypted, signed_; /* multipart/encrypted, multipart/signed */
+} pm_mime_part_t;
+
+typedef struct pm_mime_limits {
+    int max_depth;              /* nesting levels below the root */
+    size_t max_parts;
+    size_t max_decoded_size;    /* decoded bytes of all parts together */
+} pm_mime_limits_t;
+
+typedef struct pm_mime {
+    pm_mime_part_t *parts; /* depth-first order; parts[0] is the root */
+    size_t n_parts;
+    char *limit_error;     /* the limit hit, as a sentence; NULL if none (then parts are empty) */
+    int truncated;         /* the body given was cut (max_body_size) */
+} pm_mime_t;
+
+/* Parses a whole message (header lines, empty line, body). Never NULL. */
+pm_mime_t *pm_mime_parse(const char *raw, size_t len, int truncated, const pm_mime_limits_t *limits);
+pm_mime_t *pm_mime_free(pm_mime_t *m);
+/* RFC 2047 decoding of one header value to UTF-8; malloc'd. */
+char *pm_mime_decode_header(const char *value);
+/* Calls found for every http/https URL in text (HTML character references
+ * decoded first; src/mime/mime_urls.c); returns how many. */
+size_t pm_mime_urls(const char *text, size_t len, void (*found)(void *arg, const char *url, size_t n), void *arg);
+
+#endif
