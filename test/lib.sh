@@ -9,6 +9,8 @@
 #                                 PM_OUT (stdout file), PM_ERR (stderr file)
 #   stop_pmilter                  SIGTERM and wait (fails loudly if it does not exit)
 #   wait_for CMD...               retry CMD for up to 10 s
+#   new_site NAME [LINE...]       a site dir with a socket and config ([server] gets LINEs): D, CONF, SOCK
+#   handler PHASE RUBY            writes $D/handler/PHASE.rb and registers it in $CONF
 #   unix_listening PATH           a socket bound at PATH is listening (not just created)
 
 PMILTER=${PMILTER:-./pmilter}
@@ -95,4 +97,20 @@ check_sanitizer_clean() {
     else
         pass "$1"
     fi
+}
+
+# new_site NAME: a directory with its own socket, handlers/ and a config whose
+# [server] section gets the remaining arguments as lines. Sets D, CONF, SOCK.
+new_site() {
+    D=$T/$1; shift
+    mkdir -p "$D/handler"
+    SOCK=$D/pm.sock
+    CONF=$D/pmilter.conf
+    { echo '[server]'; echo "listen = \"$SOCK\""; echo 'log_level = "info"'; printf '%s\n' "$@"; } >"$CONF"
+}
+# handler PHASE 'ruby code': writes handler/PHASE.rb and registers it.
+handler() {
+    printf '%s\n' "$2" >"$D/handler/$1.rb"
+    grep -q '^\[handler.session\]' "$CONF" || printf '\n[handler.session]\n' >>"$CONF"
+    sed -i "/^\[handler.session\]/a mruby_$1_handler = \"handler/$1.rb\"" "$CONF"
 }

@@ -42,18 +42,6 @@ if [ "$ms" -ge 950 ] && [ "$ms" -lt 1500 ]; then pass "dns: C: a batch with a ti
 else fail "dns: C: a batch with a timeout waits its deadline once" "took $ms ms for a 1000 ms deadline"; fi
 
 ## Ruby: one pmilter, one connect handler; the client host name picks the case.
-new_site() {
-    D=$T/$1; shift
-    mkdir -p "$D/handler"
-    SOCK=$D/pm.sock
-    CONF=$D/pmilter.conf
-    { echo '[server]'; echo "listen = \"$SOCK\""; echo 'log_level = "info"'; printf '%s\n' "$@"; } >"$CONF"
-}
-handler() {
-    printf '%s\n' "$2" >"$D/handler/$1.rb"
-    grep -q '^\[handler.session\]' "$CONF" || printf '\n[handler.session]\n' >>"$CONF"
-    sed -i "/^\[handler.session\]/a mruby_$1_handler = \"handler/$1.rb\"" "$CONF"
-}
 printf 'From: a@example.com\nTo: b@example.org\nSubject: dns\n\nhello\n' >"$T/mail.eml"
 # play HOST [IP] [extra client args]: one message; sets PLAY_RC, PLAY_MS, PLAY_OUT.
 play() {

@@ -12,21 +12,6 @@ tmpdir
 REPO=$PWD
 MTLIB=$REPO/test/integration/mtlib.lua
 
-# new_site NAME: a directory with its own socket, handlers/ and a config whose
-# [server] section gets the remaining arguments as lines. Sets D, CONF, SOCK.
-new_site() {
-    D=$T/$1; shift
-    mkdir -p "$D/handler"
-    SOCK=$D/pm.sock
-    CONF=$D/pmilter.conf
-    { echo '[server]'; echo "listen = \"$SOCK\""; echo 'log_level = "info"'; printf '%s\n' "$@"; } >"$CONF"
-}
-# handler PHASE 'ruby code': writes handler/PHASE.rb and registers it.
-handler() {
-    printf '%s\n' "$2" >"$D/handler/$1.rb"
-    grep -q '^\[handler.session\]' "$CONF" || printf '\n[handler.session]\n' >>"$CONF"
-    sed -i "/^\[handler.session\]/a mruby_$1_handler = \"handler/$1.rb\"" "$CONF"
-}
 # mt NAME 'lua code': runs it against $SOCK; PASS if it ends without error.
 # The output is kept in $MT_OUT for further checks.
 mt() {
