@@ -21,7 +21,7 @@
 #include "core/config_toml.h"
 #include "core/log.h"
 
-typedef enum { K_INT, K_BOOL, K_STRING, K_LOG_LEVEL, K_VERDICT, K_LISTEN, K_MACROS, K_MODE, K_KV_BACKEND, K_PATH } key_kind_t;
+typedef enum { K_INT, K_BOOL, K_STRING, K_LOG_LEVEL, K_VERDICT, K_LISTEN, K_MACROS, K_MODE, K_KV_BACKEND, K_PATH, K_DNS_RESOLVER, K_READABLE_FILE } key_kind_t;
 
 const char *const pm_macro_stage_names[PM_MACRO_STAGE_COUNT] = {"connect", "helo", "envfrom", "envrcpt",
                                                                 "data",    "eoh",  "eom"};
@@ -82,6 +82,14 @@ static const key_spec_t kv_keys[] = {
     {"on_error", K_VERDICT, F(kv_on_error), 0, 0},
     {"persist", K_PATH, F(kv_persist), 0, 0},
     {"persist_interval", K_INT, F(kv_persist_interval), 0, 86400},
+};
+
+/* [dns]: the resolver (docs/dns.md); made once at start, kept across reloads. */
+static const key_spec_t dns_keys[] = {
+    {"resolver", K_DNS_RESOLVER, F(dns_resolver), 0, 0},
+    {"timeout_ms", K_INT, F(dns_timeout_ms), 1, 600000},
+    {"cache_size", K_INT, F(dns_cache_size), 1, 4096},
+    {"hosts_file", K_READABLE_FILE, F(dns_hosts_file), 0, 0},
 };
 
 /* [metrics]: the Prometheus endpoint (docs/metrics.md). */
@@ -266,10 +274,15 @@ static int set_macros(loader_t *ld, const pm_toml_node_t *n)
     return 0;
 }
 
+static char *readable_file(loader_t *ld, int line, const char *key, const char *what, const char *path);
+static int set_dns_resolver(loader_t *ld, const pm_toml_node_t *n);
+
 static int set_key(loader_t *ld, const char *section, const key_spec_t *spec, const pm_toml_node_t *n)
 {
     if (spec->kind == K_MACROS)
         return set_macros(ld, n); /* a table, not a scalar */
+    if (spec->kind == K_DNS_RESOLVER)
+        return set_dns_resolver(ld, n); /* a string or an array */
     char key[64];
     snprintf(key, sizeof key, "%s.%s", section, spec->name);
     char *field = (char *)ld->cfg + spec->offset;
@@ -311,7 +324,16 @@ static int set_key(loader_t *ld, const char *section, const key_spec_t *spec, co
         return 0;
     }
     case K_MACROS:
+    case K_DNS_RESOLVER:
         break; /* handled above */
+    case K_READABLE_FILE: { /* a file pmilter reads: it must exist now */
+        char *path = readable_file(ld, n->line, key, spec->name, n->str);
+        if (path == NULL)
+            return -1;
+        free(*(char **)field);
+        *(char **)field = path;
+        return 0;
+    }
     case K_PATH: /* a file pmilter writes: resolved against the config's directory */
         if (n->str[0] == '\0')
             return fail(ld, n->line, key, "empty path");
@@ -469,41 +491,6 @@ static int set_dns_resolver(loader_t *ld, const pm_toml_node_t *n)
     return 0;
 }
 
-static int load_dns(loader_t *ld, const pm_toml_node_t *dns)
-{
-    pm_config_t *cfg = ld->cfg;
-    for (size_t i = 0; i < dns->n_items; i++) {
-        const pm_toml_node_t *n = &dns->items[i];
-        char key[128];
-        snprintf(key, sizeof key, "dns.%s", n->key);
-        int *number = strcmp(n->key, "timeout_ms") == 0   ? &cfg->dns_timeout_ms
-                      : strcmp(n->key, "cache_size") == 0 ? &cfg->dns_cache_size
-                                                          : NULL;
-        if (strcmp(n->key, "resolver") == 0) {
-            if (set_dns_resolver(ld, n))
-                return -1;
-        } else if (number) {
-            long long max = number == &cfg->dns_timeout_ms ? 600000 : 4096;
-            if (n->type != PM_TOML_INTEGER)
-                return fail(ld, n->line, key, "expected integer, got %s", pm_toml_type_name(n->type));
-            if (n->integer < 1 || n->integer > max)
-                return fail(ld, n->line, key, "%lld is out of range (1-%lld)", n->integer, max);
-            *number = (int)n->integer;
-        } else if (strcmp(n->key, "hosts_file") == 0) {
-            if (n->type != PM_TOML_STRING)
-                return fail(ld, n->line, key, "expected string (a file), got %s", pm_toml_type_name(n->type));
-            char *path = readable_file(ld, n->line, key, "hosts file", n->str);
-            if (path == NULL)
-                return -1;
-            free(cfg->dns_hosts_file);
-            cfg->dns_hosts_file = path;
-        } else {
-            warn(ld, n->line, key, "unknown key, ignored");
-        }
-    }
-    return 0;
-}
-
 static void set_defaults(pm_config_t *cfg)
 {
     cfg->name = pm_strdup("pmilter");
@@ -563,7 +550,7 @@ static pm_config_t *load_tree(loader_t *ld, pm_toml_node_t *root)
         else if (strcmp(n->key, "handler") == 0 && n->type == PM_TOML_TABLE)
             rc = load_handlers(ld, n);
         else if (strcmp(n->key, "dns") == 0 && n->type == PM_TOML_TABLE)
-            rc = load_dns(ld, n);
+            rc = load_section(ld, n, "dns", dns_keys, sizeof dns_keys / sizeof dns_keys[0]);
         else if (strcmp(n->key, "server") == 0 || strcmp(n->key, "handler") == 0 || strcmp(n->key, "kv") == 0 ||
                  strcmp(n->key, "dns") == 0 || strcmp(n->key, "metrics") == 0 ||
                  strcmp(n->key, "mime") == 0)
