@@ -110,10 +110,13 @@ static void learn_thread(void)
     void *addr;
     size_t size;
     if (pthread_attr_getstack(&attr, &addr, &size) == 0) {
-        uintptr_t lo = (uintptr_t)addr;
+        uintptr_t lo = (uintptr_t)addr, here = (uintptr_t)__builtin_frame_address(0);
+        /* The reserve is a share of the room below us, not of the mapping: its
+         * top holds the thread's static TLS (768 KiB of it under TSan). */
+        uintptr_t room = here > lo && here - lo < size ? here - lo : size;
         guard.zone_lo = lo > ZONE_BELOW ? lo - ZONE_BELOW : 0;
         guard.zone_hi = lo + (uintptr_t)sysconf(_SC_PAGESIZE);
-        guard.low_mark = lo + (RESERVE < size / 2 ? RESERVE : size / 2);
+        guard.low_mark = lo + (RESERVE < room / 2 ? RESERVE : room / 2);
     }
     pthread_attr_destroy(&attr);
 }

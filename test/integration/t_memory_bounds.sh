@@ -48,9 +48,12 @@ start_pmilter "$CONF" || fail "input_memory: start" "$(cat "$PM_ERR")"
 got=$(python3 "$T/flood.py" "$SOCK" "$PM_PID")
 case "$got" in "verdicts=cccccccccccccccc one=c "*) pass "input_memory: 16 x 5.2 MB of headers: every message passes" ;;
     *) fail "input_memory: 16 x 5.2 MB of headers: every message passes" "$got" ;; esac
-# ASan's allocator keeps freed memory in quarantine and ignores malloc_trim: RSS says nothing there.
-if ldd "$PMILTER" 2>/dev/null | grep -q libasan; then
-    echo "SKIP: input_memory: RSS check (AddressSanitizer build): $got"
+# A sanitizer's allocator replaces glibc's and ignores malloc_trim (ASan also keeps freed
+# memory in quarantine; under TSan RSS was 450 MB after the flood, 449 MB once it closed):
+# RSS says nothing there.
+rss_blind=$(ldd "$PMILTER" 2>/dev/null | sed -n 's/.*lib\(asan\|tsan\)\.so.*/\1/p' | head -1)
+if [ -n "$rss_blind" ]; then
+    echo "SKIP: input_memory: RSS check (lib$rss_blind build: its allocator ignores malloc_trim): $got"
 else
     case "$got" in *" grew=small "*) pass "input_memory: RSS stays within 30 MB of the start after they close ($got)" ;;
         *) fail "input_memory: RSS stays within 30 MB of the start after they close" "$got" ;; esac
@@ -74,8 +77,8 @@ got=$(python3 "$T/flood.py" "$SOCK" "$PM_PID")
 if grep -qE 'max_(header_bytes|input_memory|headers) .*reached' "$PM_ERR"; then
     fail "memory_trim: with room, every header is kept" "$(grep -m1 'reached' "$PM_ERR")"
 else pass "memory_trim: with room, every header is kept"; fi
-if ldd "$PMILTER" 2>/dev/null | grep -q libasan; then
-    echo "SKIP: memory_trim: RSS check (AddressSanitizer build): $got"
+if [ -n "$rss_blind" ]; then
+    echo "SKIP: memory_trim: RSS check (lib$rss_blind build: its allocator ignores malloc_trim): $got"
 else
     case "$got" in *" grew=small "*) pass "memory_trim: after 83 MB of kept headers, RSS is back within 30 MB of the start ($got)" ;;
         *) fail "memory_trim: after 83 MB of kept headers, RSS is back within 30 MB of the start" "$got" ;; esac

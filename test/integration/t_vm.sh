@@ -72,13 +72,15 @@ stop_clean "deep"
 # allocate) is tested on its own in test/unit/test_stack_guard.c.
 
 # A fault that is not a stack overflow still kills the process, by its
-# signal (under ASan: by ASan's report, exit status 1).
+# signal (under ASan: by ASan's report, exit status 1; under TSan: by its
+# report, with TSAN_OPTIONS' exitcode).
 deep_site deep_crash
 kill -SEGV "$PM_PID"
 wait "$PM_PID" 2>/dev/null
 st=$?
 PM_PID=
-if [ "$st" = 139 ] || { [ "$st" = 1 ] && grep -q 'ERROR: AddressSanitizer: SEGV' "$PM_ERR"; }; then
+if [ "$st" = 139 ] || { [ "$st" = 1 ] && grep -q 'ERROR: AddressSanitizer: SEGV' "$PM_ERR"; } ||
+    { [ "$st" != 0 ] && grep -q 'ERROR: ThreadSanitizer: SEGV' "$PM_ERR"; }; then
     pass "deep_crash: any other SIGSEGV still kills pmilter"
 else fail "deep_crash: any other SIGSEGV still kills pmilter" "exit status $st"; fi
 
