@@ -1,6 +1,6 @@
 #!/bin/bash
-# Runs every unit test binary built by test/unit/unit.mk.
-# checks: 169  (the least number of PASS/FAIL lines; test/run.sh enforces it)
+# Runs every unit test binary built by test/unit/unit.mk, then harness.sh (test/run.sh itself).
+# checks: 174  (the least number of PASS/FAIL lines; test/run.sh enforces it)
 cd "$(dirname "$0")/../.." || exit 1
 BUILD=${BUILD:-build/default}
 rc=0
@@ -9,4 +9,5 @@ for src in test/unit/test_*.c; do
     if [ ! -x "$bin" ]; then echo "FAIL: $(basename "$src" .c): not built ($bin)"; rc=1; continue; fi
     (cd test/unit && "$OLDPWD/$bin") || rc=1
 done
+test/unit/harness.sh || rc=1
 exit $rc
