@@ -174,7 +174,8 @@ print(" ".join(out))
 PY
 )
 case "$got" in
-"mail=c then=closed after=2" | "mail=c then=closed after=3") pass "grace: the MTA sees the connection close after shutdown_grace (2 s)" ;;
+# Not before the grace; after it, as soon as a loaded machine lets the stop finish (TSan: 4 s).
+"mail=c then=closed after="[2-9]) pass "grace: the MTA sees the connection close after shutdown_grace (2 s)" ;;
 *) fail "grace: the MTA sees the connection close after shutdown_grace (2 s)" "$got" ;;
 esac
 stop_clean "grace"
