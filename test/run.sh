@@ -7,10 +7,10 @@
 # Each test/<suite>/run.sh declares the least number of checks it runs, in a
 # line "# checks: N"; a suite that reports fewer PASS+FAIL+SKIP lines, or that has
 # no such line, fails once more (so a test that is skipped or lost is seen).
-# A suite runs in its own session (setsid), so its process group holds everything
-# it started: when it ends, whatever is left of the group is killed (a stray server
+# A suite runs in its own session (setsid), which holds everything it started but
+# daemons: when it ends, whatever is left in the session is killed (a stray server
 # holding the output pipe once hung make asan-test), and a suite still running after
-# SUITE_TIMEOUT seconds is killed and counted as one failure.
+# SUITE_TIMEOUT seconds is killed and counted as one failure. Suites read /dev/null.
 # Environment: PMILTER (binary under test, default ./pmilter), SUITES (names to run),
 # SUITE_TIMEOUT (seconds per suite, default 900).
 cd "$(dirname "$0")/.." || exit 1
