@@ -59,8 +59,9 @@ run_suite() {
         timed_out=1
     fi
     timer=
-    # The suite is gone; what it left behind goes too, which closes the pipe.
-    left=$(ps -o pid=,args= -s "$sid" 2>/dev/null)
+    # The suite is gone; what it left behind goes too, which closes the pipe (a zombie
+    # waiting to be reaped is not left behind).
+    left=$(ps -o stat=,pid=,args= -s "$sid" 2>/dev/null | awk '$1 !~ /^Z/ { $1 = ""; print }')
     if [ -n "$left" ]; then
         echo "suite $s left processes running; killed: $(tr -s ' \n' ' ' <<<"$left")"
         kill_session KILL
