@@ -110,6 +110,8 @@ char **pm_argv_dup(char *const *argv)
     size_t n = 0;
     while (argv && argv[n])
         n++;
+    if (n == 0)
+        return NULL; /* the usual MAIL FROM and RCPT TO: no allocation per message */
     char **out = pm_calloc(n + 1, sizeof *out);
     for (size_t i = 0; i < n; i++)
         out[i] = pm_strdup(argv[i]);
