@@ -16,7 +16,6 @@
 #include <time.h>
 
 #include "core/alloc.h"
-#include "core/buf.h"
 #include "kv/kv.h"
 #include "kv/kv_internal.h"
 
@@ -136,8 +135,24 @@ static const char *where(const pm_kv_redis_t *r, char *buf, size_t len)
  * to 6000 instructions per command through sprintf and sdscatfmt (measured
  * with callgrind): more than the rest of a rate-limit call. */
 
+/* A growing buffer of encoded commands. */
+typedef struct {
+    char *data; /* owned; freed by send_encoded */
+    size_t len, cap;
+} resp_t;
+
+/* Room for more bytes at the end. */
+static char *room(resp_t *q, size_t more)
+{
+    if (q->len + more > q->cap) {
+        q->cap = q->len + more < 256 ? 512 : (q->len + more) * 2; /* an incr with a TTL fits the first */
+        q->data = pm_realloc(q->data, q->cap);
+    }
+    return q->data + q->len;
+}
+
 /* Appends prefix (one of "*$") and n in decimal, then CRLF. */
-static void put_count(pm_buf_t *b, char prefix, unsigned long long n)
+static void put_count(resp_t *q, char prefix, unsigned long long n)
 {
     char text[24], *p = text + sizeof text;
     *--p = '\n';
@@ -146,22 +161,27 @@ static void put_count(pm_buf_t *b, char prefix, unsigned long long n)
         *--p = (char)('0' + n % 10);
     while ((n /= 10) > 0);
     *--p = prefix;
-    pm_buf_append(b, p, (size_t)(text + sizeof text - p));
+    size_t len = (size_t)(text + sizeof text - p);
+    memcpy(room(q, len), p, len);
+    q->len += len;
 }
 
-static void put_arg(pm_buf_t *b, const char *arg, size_t len)
+static void put_arg(resp_t *q, const char *arg, size_t len)
 {
-    put_count(b, '$', len);
-    pm_buf_append(b, arg, len);
-    pm_buf_append(b, "\r\n", 2);
+    put_count(q, '$', len);
+    char *at = room(q, len + 2);
+    memcpy(at, arg, len);
+    at[len] = '\r';
+    at[len + 1] = '\n';
+    q->len += len + 2;
 }
 
 /* A command; lens NULL: the arguments are NUL-terminated. */
-static void put_command(pm_buf_t *b, int argc, const char **argv, const size_t *lens)
+static void put_command(resp_t *q, int argc, const char **argv, const size_t *lens)
 {
-    put_count(b, '*', (unsigned long long)argc);
+    put_count(q, '*', (unsigned long long)argc);
     for (int i = 0; i < argc; i++)
-        put_arg(b, argv[i], lens ? lens[i] : strlen(argv[i]));
+        put_arg(q, argv[i], lens ? lens[i] : strlen(argv[i]));
 }
 
 /* n as decimal text in buf (24 bytes), returned; snprintf costs more than
@@ -258,28 +278,27 @@ static redisReply *next_reply(pm_kv_redis_t *r, char *err, size_t errlen)
     return rep;
 }
 
-/* Queues the encoded commands in b (freed here) for one write, connecting
+/* Queues the encoded commands in q (freed here) for one write, connecting
  * first if needed; their replies are read with next_reply. 0, or -1 with err. */
-static int send_encoded(pm_kv_redis_t *r, pm_buf_t *b, char *err, size_t errlen)
+static int send_encoded(pm_kv_redis_t *r, resp_t *q, char *err, size_t errlen)
 {
     int rc = 0;
     if (r->c == NULL && connect_now(r, err, errlen) != 0)
         rc = -1;
-    else if (redisAppendFormattedCommand(r->c, b->data, b->len) != REDIS_OK) {
+    else if (redisAppendFormattedCommand(r->c, q->data, q->len) != REDIS_OK) {
         snprintf(err, errlen, "redis: out of memory");
         drop(r);
         rc = -1;
     }
-    pm_buf_reset(b);
+    free(q->data);
     return rc;
 }
 
 static redisReply *command(pm_kv_redis_t *r, int argc, const char **argv, const size_t *lens, char *err, size_t errlen)
 {
-    pm_buf_t b;
-    pm_buf_init(&b, (size_t)-1);
-    put_command(&b, argc, argv, lens);
-    redisReply *rep = send_encoded(r, &b, err, errlen) == 0 ? next_reply(r, err, errlen) : NULL;
+    resp_t q = {0};
+    put_command(&q, argc, argv, lens);
+    redisReply *rep = send_encoded(r, &q, err, errlen) == 0 ? next_reply(r, err, errlen) : NULL;
     if (rep && rep->type == REDIS_REPLY_ERROR) {
         snprintf(err, errlen, "redis: %s", rep->str);
         freeReplyObject(rep);
@@ -346,8 +365,7 @@ static int redis_incr(void *b, const char *key, size_t klen, long long by, long 
         freeReplyObject(rep);
         return 0;
     }
-    pm_buf_t q;
-    pm_buf_init(&q, (size_t)-1);
+    resp_t q = {0};
     put_command(&q, 1, (const char *[]){"MULTI"}, NULL);
     put_command(&q, 6, set, set_lens);
     put_command(&q, 3, incr, incr_lens);
@@ -380,8 +398,7 @@ static int redis_mget(void *b, size_t n, const char *const *keys, const size_t *
                       char *err, size_t errlen)
 {
     pm_kv_redis_t *r = b;
-    pm_buf_t q;
-    pm_buf_init(&q, (size_t)-1);
+    resp_t q = {0};
     put_count(&q, '*', n + 1);
     put_arg(&q, "MGET", 4);
     for (size_t i = 0; i < n; i++)
