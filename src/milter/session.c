@@ -156,9 +156,11 @@ void pm_session_end_message(pm_session_t *s)
     s->n_headers = 0;
     pm_buf_reset(&s->body);
     s->mime = pm_mime_free(s->mime);
-    size_t was = atomic_fetch_sub(&input_bytes, s->kept_bytes);
-    assert(was >= s->kept_bytes); /* the process-wide count covers every session's share */
-    (void)was;
+    if (s->kept_bytes > 0) { /* most messages keep nothing: no write to the counter every worker shares */
+        size_t was = atomic_fetch_sub(&input_bytes, s->kept_bytes);
+        assert(was >= s->kept_bytes); /* the process-wide count covers every session's share */
+        (void)was;
+    }
     if (s->kept_bytes >= TRIM_AFTER_BYTES)
         trim_after_big_message();
     s->kept_bytes = 0;
