@@ -9,7 +9,8 @@
 # A client run that fails, reports an error, a tempfail, a refused connection or a wrong verdict
 # fails the bench: exit 1 with the runs named on stderr (after the report is written).
 # Environment: ROUNDS (default 3), SECS per measurement (default 2), BUILD, PMILTER, NO_IDLE=1,
-# MIN_RATIO, MAX_P99_RATIO.
+# MIN_RATIO, MAX_P99_RATIO; CELLS (e.g. "1x1 8x10") and TRANSPORTS (e.g. "unix") measure a
+# subset, printed but not written to bench/results/LATEST.md (which holds full runs only).
 set -eu
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 . "$ROOT/bench/lib.sh"
@@ -69,6 +70,7 @@ run_cells() {
     "$CLIENT" --load -s "$pspec" -c 8 -m 10 -t 0.5 >/dev/null
     local cells="1x1 1x10 8x1 8x10 32x1 32x10"
     [ "$transport" = unix ] && cells="$cells reject8x10"
+    cells=${CELLS:-$cells}
     local round cell c m from
     for cell in $cells; do
         for round in $(seq 1 "$ROUNDS"); do
@@ -86,8 +88,7 @@ run_cells() {
 
 start=$(date +%s)
 echo "bench: $ROUNDS rounds x ${SECS}s per measurement, unix then inet ..." >&2
-run_cells unix
-run_cells inet
+for transport in ${TRANSPORTS:-unix inet}; do run_cells "$transport"; done
 echo >&2
 
 # Medians per cell and server, then one row per cell.
@@ -155,11 +156,13 @@ report=$(
     fi
     if [ -n "$idle" ]; then echo "$idle"; fi
 )
-mkdir -p "$ROOT/bench/results"
-echo "$report" >"$ROOT/bench/results/LATEST.md"
 echo "$report"
-echo
-echo "bench: written to bench/results/LATEST.md" >&2
+if [ -z "${CELLS:-}${TRANSPORTS:-}" ]; then
+    mkdir -p "$ROOT/bench/results"
+    echo "$report" >"$ROOT/bench/results/LATEST.md"
+    echo
+    echo "bench: written to bench/results/LATEST.md" >&2
+fi
 # Wrong verdicts or errors counted in the table (field 11 > 0, field 12 not true) fail it as well.
 awk '$11 != 0 || $12 != "true" {print $1 " " $2 " " $3 " round " $4 ": " $11 " error(s)/tempfail(s)/refused, verdicts as expected: " $12}' "$RAW" >>"$FAILED"
 if [ -s "$FAILED" ]; then

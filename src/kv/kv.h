@@ -27,6 +27,10 @@ typedef struct pm_kv_ops {
     int (*ttl)(void *b, const char *key, size_t klen, long long *ttl_ms, char *err, size_t errlen);
     /* 1 TTL set, 0 absent */
     int (*expire)(void *b, const char *key, size_t klen, long long ttl_ms, char *err, size_t errlen);
+    /* 0 and n values at once: vals[i] as get's *val, NULL when absent. NULL
+     * op: the caller gets the keys one by one (the memory store, no round trips). */
+    int (*mget)(void *b, size_t n, const char *const *keys, const size_t *klens, char **vals, size_t *vlens,
+                char *err, size_t errlen);
 } pm_kv_ops_t;
 
 /* ---- memory backend ---- */

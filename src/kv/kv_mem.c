@@ -330,7 +330,7 @@ static int mem_expire(void *b, const char *key, size_t klen, long long ttl_ms, c
     return e != NULL;
 }
 
-const pm_kv_ops_t pm_kv_mem_ops = {mem_get, mem_set, mem_incr, mem_del, mem_ttl, mem_expire};
+const pm_kv_ops_t pm_kv_mem_ops = {mem_get, mem_set, mem_incr, mem_del, mem_ttl, mem_expire, NULL /* mget: get per key */};
 
 pm_kv_mem_t *pm_kv_mem_new(size_t limit)
 {

@@ -110,6 +110,8 @@ char **pm_argv_dup(char *const *argv)
     size_t n = 0;
     while (argv && argv[n])
         n++;
+    if (n == 0)
+        return NULL; /* the usual MAIL FROM and RCPT TO: no allocation per message */
     char **out = pm_calloc(n + 1, sizeof *out);
     for (size_t i = 0; i < n; i++)
         out[i] = pm_strdup(argv[i]);
@@ -154,9 +156,11 @@ void pm_session_end_message(pm_session_t *s)
     s->n_headers = 0;
     pm_buf_reset(&s->body);
     s->mime = pm_mime_free(s->mime);
-    size_t was = atomic_fetch_sub(&input_bytes, s->kept_bytes);
-    assert(was >= s->kept_bytes); /* the process-wide count covers every session's share */
-    (void)was;
+    if (s->kept_bytes > 0) { /* most messages keep nothing: no write to the counter every worker shares */
+        size_t was = atomic_fetch_sub(&input_bytes, s->kept_bytes);
+        assert(was >= s->kept_bytes); /* the process-wide count covers every session's share */
+        (void)was;
+    }
     if (s->kept_bytes >= TRIM_AFTER_BYTES)
         trim_after_big_message();
     s->kept_bytes = 0;

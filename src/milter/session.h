@@ -97,7 +97,8 @@ const char *pm_session_keep_body(pm_session_t *s, const pm_config_t *cfg, const 
 void pm_session_end_message(pm_session_t *s);
 /* Replaces *field with a copy of value (NULL clears it). */
 void pm_session_set(char **field, const char *value);
-/* A NULL-terminated copy of argv (NULL -> empty vector) and its release. */
+/* A NULL-terminated copy of argv, NULL when argv is NULL or empty (readers
+ * take NULL as no arguments), and its release. */
 char **pm_argv_dup(char *const *argv);
 char **pm_argv_free(char **argv);
 void pm_reply_clear(pm_reply_t *r);

@@ -58,7 +58,7 @@ static mrb_value headers_add(mrb_state *mrb, mrb_value self)
     pm_mrb_require_phase(mrb, PM_PHASE_EOM, "Pmilter::Session::Headers#add");
     pm_mrb_raise_action(mrb, pm_action_add_header(pm_mrb_call(mrb)->ctx, name, value, strlen(value), err, sizeof err),
           "Pmilter::Session::Headers#add", err);
-    return mrb_str_new_cstr(mrb, value);
+    return mrb_get_argv(mrb)[1]; /* the value String itself, as Hash#[]= returns it: no copy per header */
 }
 
 /* insert(index, name, value): index 0 puts it first. */
@@ -108,6 +108,7 @@ void pm_mrb_headers_init(mrb_state *mrb)
     struct RClass *pmilter = mrb_module_get(mrb, "Pmilter");
     struct RClass *session = mrb_class_get_under(mrb, pmilter, "Session");
     struct RClass *headers = mrb_define_class_under(mrb, session, "Headers", mrb->object_class);
+    pm_mrb_define_plain_new(mrb, headers);
     mrb_define_method(mrb, headers, "header", headers_header, MRB_ARGS_NONE());
     mrb_define_method(mrb, headers, "[]", headers_get, MRB_ARGS_REQ(1));
     mrb_define_method(mrb, headers, "fetch_all", headers_fetch_all, MRB_ARGS_REQ(1));

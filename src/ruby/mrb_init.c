@@ -5,7 +5,10 @@
 #include <mruby/array.h>
 #include <mruby/class.h>
 #include <mruby/error.h>
+#include <mruby/proc.h>
 #include <mruby/string.h>
+#include <pthread.h>
+#include <stdatomic.h>
 
 #include "milter/actions.h"
 #include "regexp/mrb_regexp.h"
@@ -21,6 +24,53 @@ static mrb_value nil_method_missing(mrb_state *mrb, mrb_value self)
     mrb_get_args(mrb, "n*", &name, &argv, &argc);
     mrb_no_method_error(mrb, name, mrb_ary_new_from_values(mrb, argc, argv), "undefined method '%n' for nil", name);
     return mrb_nil_value(); /* not reached */
+}
+
+/* Class#new packs its arguments into an Array and a Hash on every call in
+ * mruby 3.1: with Session.new and Headers.new in most handlers that was an
+ * eighth of a handler run's instructions, plus the GC work (bench profile).
+ * plain_new allocates the object alone when Class#new would do nothing more:
+ * no arguments and the class's initialize still the default (BasicObject's,
+ * which ignores a block; recorded when the first VM defines the API).
+ * Anything else (a reopened class with its own initialize, arguments) goes to
+ * Class#new. The symbol and the function are the library's, the same in
+ * every VM; if a VM ever disagrees, no VM takes the short cut. */
+static pthread_mutex_t plain_new_lock = PTHREAD_MUTEX_INITIALIZER;
+static mrb_sym initialize_sym; /* set once, under plain_new_lock, before any VM runs a handler */
+static mrb_func_t default_initialize;
+static atomic_int plain_new_broken;
+
+static int default_initialize_p(mrb_state *mrb, struct RClass *c)
+{
+    mrb_method_t m = mrb_method_search_vm(mrb, &c, initialize_sym);
+    return !atomic_load_explicit(&plain_new_broken, memory_order_relaxed) && c != NULL && MRB_METHOD_CFUNC_P(m) &&
+           MRB_METHOD_CFUNC(m) == default_initialize;
+}
+
+static mrb_value plain_new(mrb_state *mrb, mrb_value cls)
+{
+    struct RClass *c = mrb_class_ptr(cls);
+    enum mrb_vtype tt = MRB_INSTANCE_TT(c); /* 0: a plain object, as for MRB_TT_OBJECT */
+    if (mrb_get_argc(mrb) != 0 || (tt != 0 && tt != MRB_TT_OBJECT) || !default_initialize_p(mrb, c))
+        return mrb_instance_new(mrb, cls);
+    return mrb_obj_value(mrb_obj_alloc(mrb, MRB_TT_OBJECT, c));
+}
+
+void pm_mrb_define_plain_new(mrb_state *mrb, struct RClass *c)
+{
+    struct RClass *owner = c;
+    mrb_sym sym = mrb_intern_lit(mrb, "initialize");
+    mrb_method_t m = mrb_method_search_vm(mrb, &owner, sym);
+    mrb_func_t func = MRB_METHOD_CFUNC_P(m) ? MRB_METHOD_CFUNC(m) : NULL;
+    pthread_mutex_lock(&plain_new_lock);
+    if (initialize_sym == 0) {
+        initialize_sym = sym;
+        default_initialize = func;
+    }
+    if (sym != initialize_sym || func != default_initialize || func == NULL)
+        atomic_store(&plain_new_broken, 1);
+    pthread_mutex_unlock(&plain_new_lock);
+    mrb_define_class_method(mrb, c, "new", plain_new, MRB_ARGS_ANY());
 }
 
 void pm_mrb_init(mrb_state *mrb)

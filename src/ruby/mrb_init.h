@@ -32,6 +32,8 @@ void pm_mrb_require_phase(mrb_state *mrb, pm_phase_t phase, const char *method);
 /* After an actions.c call: raises ArgumentError for bad input (PM_ACTION_INVALID),
  * RuntimeError when libmilter refused (PM_ACTION_FAILED); returns on success. */
 void pm_mrb_raise_action(mrb_state *mrb, int rc, const char *method, const char *err);
+/* Defines c.new as Class#new without its per-call Array and Hash (mrb_init.c). */
+void pm_mrb_define_plain_new(mrb_state *mrb, struct RClass *c);
 /* A Ruby String copy of s; "" for NULL (an absent fact reads as "", never nil). */
 mrb_value pm_mrb_str(mrb_state *mrb, const char *s);
 

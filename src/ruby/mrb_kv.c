@@ -10,6 +10,7 @@
 #include <mruby/array.h>
 #include <mruby/class.h>
 #include <mruby/data.h>
+#include <mruby/error.h>
 #include <mruby/string.h>
 #include <mruby/variable.h>
 #include <stdlib.h>
@@ -42,25 +43,28 @@ static mrb_noreturn void raise_kv(mrb_state *mrb, const char *err)
 }
 
 /* This VM's Redis connection, made (not yet connected) on first use. The VM
- * belongs to one configuration generation, so its [kv] settings never change. */
-static void *redis_of(mrb_state *mrb, const pm_config_t *cfg)
+ * belongs to one configuration generation, so its [kv] settings never change.
+ * kv is the module (self of its methods): looking it up by name, and a long
+ * variable name, each cost a symbol-table search per call. */
+static void *redis_of(mrb_state *mrb, mrb_value kv, const pm_config_t *cfg)
 {
-    mrb_sym name = mrb_intern_lit(mrb, "__pm_redis"); /* no "@": unreachable from Ruby */
-    mrb_value holder = mrb_iv_get(mrb, mrb_obj_value(kv_module(mrb)), name);
+    mrb_sym name = mrb_intern_lit(mrb, "_pmrc"); /* no "@": unreachable from Ruby; 5 characters: packed, no search */
+    mrb_value holder = mrb_iv_get(mrb, kv, name);
     if (mrb_nil_p(holder)) {
         struct RData *d = mrb_data_object_alloc(mrb, mrb->object_class, NULL, &redis_conn_type);
         d->data = pm_kv_redis_new(cfg->kv_url, cfg->kv_password, cfg->kv_timeout_ms);
         holder = mrb_obj_value(d);
-        mrb_iv_set(mrb, mrb_obj_value(kv_module(mrb)), name, holder);
+        mrb_iv_set(mrb, kv, name, holder);
     }
     return DATA_PTR(holder);
 }
 
-static backend_t backend(mrb_state *mrb)
+/* self: Pmilter::KV, the receiver of every method here. */
+static backend_t backend(mrb_state *mrb, mrb_value self)
 {
     const pm_config_t *cfg = pm_mrb_call(mrb)->cfg;
     if (cfg->kv_redis)
-        return (backend_t){&pm_kv_redis_ops, redis_of(mrb, cfg), cfg->kv_prefix};
+        return (backend_t){&pm_kv_redis_ops, redis_of(mrb, self, cfg), cfg->kv_prefix};
     pm_kv_mem_t *m = pm_kv_process_store();
     if (m == NULL)
         raise_kv(mrb, "the memory store is not started (pmilter -t runs no handler that may use it)");
@@ -144,27 +148,70 @@ static mrb_value kv_get(mrb_state *mrb, mrb_value self)
 {
     mrb_value key;
     mrb_get_args(mrb, "o", &key);
-    backend_t be = backend(mrb);
+    backend_t be = backend(mrb, self);
     return get_one(mrb, &be, key);
 }
 
+typedef struct {
+    mrb_value out; /* the full keys, replaced by the values */
+    char **vals;   /* malloc'd by the backend; NULL: absent */
+    size_t *vlens;
+    mrb_int n;
+} mget_values_t;
+
+static mrb_value fill_values(mrb_state *mrb, void *arg)
+{
+    mget_values_t *v = arg;
+    for (mrb_int i = 0; i < v->n; i++)
+        mrb_ary_set(mrb, v->out, i, v->vals[i] ? mrb_str_new(mrb, v->vals[i], v->vlens[i]) : mrb_nil_value());
+    return v->out;
+}
+
+/* One round trip for all keys where the backend has mget (Redis: MGET). */
 static mrb_value kv_mget(mrb_state *mrb, mrb_value self)
 {
     const mrb_value *keys;
     mrb_int n;
     mrb_get_args(mrb, "*", &keys, &n);
-    backend_t be = backend(mrb);
+    backend_t be = backend(mrb, self);
     mrb_value out = mrb_ary_new_capa(mrb, n);
-    for (mrb_int i = 0; i < n; i++)
-        mrb_ary_push(mrb, out, get_one(mrb, &be, keys[i]));
+    if (be.ops->mget == NULL || n == 0) {
+        for (mrb_int i = 0; i < n; i++)
+            mrb_ary_push(mrb, out, get_one(mrb, &be, keys[i]));
+        return out;
+    }
+    for (mrb_int i = 0; i < n; i++) /* may raise (a key of the wrong type): nothing is allocated yet */
+        mrb_ary_push(mrb, out, full_key(mrb, &be, keys[i]));
+    const char **k = mrb_malloc(mrb, (size_t)n * (2 * sizeof(char *) + 2 * sizeof(size_t)));
+    mget_values_t v = {out, (char **)(k + n), NULL, n};
+    size_t *klens = (size_t *)(v.vals + n);
+    v.vlens = klens + n;
+    for (mrb_int i = 0; i < n; i++) {
+        k[i] = RSTRING_PTR(RARRAY_PTR(out)[i]);
+        klens[i] = (size_t)RSTRING_LEN(RARRAY_PTR(out)[i]);
+    }
+    char err[512] = "";
+    unsigned long long t = micros();
+    int rc = be.ops->mget(be.b, (size_t)n, k, klens, v.vals, v.vlens, err, sizeof err);
+    mrb_bool failed = FALSE;
+    mrb_value exc = mrb_nil_value();
+    if (rc == 0) { /* a String that does not fit in handler_memory raises: the copies are freed first */
+        exc = mrb_protect_error(mrb, fill_values, &v, &failed);
+        for (mrb_int i = 0; i < n; i++)
+            free(v.vals[i]);
+    }
+    mrb_free(mrb, k);
+    if (failed)
+        mrb_exc_raise(mrb, exc);
+    done(mrb, rc, t, err);
     return out;
 }
 
-static mrb_value store(mrb_state *mrb, int only_if_absent)
+static mrb_value store(mrb_state *mrb, mrb_value self, int only_if_absent)
 {
     mrb_value key, value;
     mrb_value ttl = ttl_kwarg(mrb, "oo:", &key, &value);
-    backend_t be = backend(mrb);
+    backend_t be = backend(mrb, self);
     mrb_value k = full_key(mrb, &be, key), v = value_text(mrb, value);
     long long ms = ttl_ms_of(mrb, ttl, 0);
     char err[512] = "";
@@ -175,18 +222,18 @@ static mrb_value store(mrb_state *mrb, int only_if_absent)
 
 static mrb_value kv_set(mrb_state *mrb, mrb_value self)
 {
-    store(mrb, 0);
+    store(mrb, self, 0);
     return mrb_true_value();
 }
 
 static mrb_value kv_add(mrb_state *mrb, mrb_value self)
 {
-    return store(mrb, 1);
+    return store(mrb, self, 1);
 }
 
-static long long incr_by(mrb_state *mrb, mrb_value key, long long by, long long ttl_ms)
+static long long incr_by(mrb_state *mrb, mrb_value self, mrb_value key, long long by, long long ttl_ms)
 {
-    backend_t be = backend(mrb);
+    backend_t be = backend(mrb, self);
     mrb_value k = full_key(mrb, &be, key);
     char err[512] = "";
     long long n = 0;
@@ -202,7 +249,7 @@ static mrb_value kv_incr(mrb_state *mrb, mrb_value self)
     if (!mrb_undef_p(by) && !mrb_integer_p(by))
         mrb_raisef(mrb, E_TYPE_ERROR, "Pmilter::KV.incr: the increment must be an Integer, got %s",
                    mrb_obj_classname(mrb, by));
-    long long n = incr_by(mrb, key, mrb_undef_p(by) ? 1 : mrb_integer(by), ttl_ms_of(mrb, ttl, 0));
+    long long n = incr_by(mrb, self, key, mrb_undef_p(by) ? 1 : mrb_integer(by), ttl_ms_of(mrb, ttl, 0));
     return mrb_int_value(mrb, (mrb_int)n);
 }
 
@@ -210,7 +257,7 @@ static mrb_value kv_delete(mrb_state *mrb, mrb_value self)
 {
     mrb_value key;
     mrb_get_args(mrb, "o", &key);
-    backend_t be = backend(mrb);
+    backend_t be = backend(mrb, self);
     mrb_value k = full_key(mrb, &be, key);
     char err[512] = "";
     unsigned long long t = micros();
@@ -221,7 +268,7 @@ static mrb_value kv_ttl(mrb_state *mrb, mrb_value self)
 {
     mrb_value key;
     mrb_get_args(mrb, "o", &key);
-    backend_t be = backend(mrb);
+    backend_t be = backend(mrb, self);
     mrb_value k = full_key(mrb, &be, key);
     char err[512] = "";
     long long ms = 0;
@@ -236,7 +283,7 @@ static mrb_value kv_expire(mrb_state *mrb, mrb_value self)
     mrb_value key, ttl;
     mrb_get_args(mrb, "oo", &key, &ttl);
     long long ms = ttl_ms_of(mrb, ttl, 1);
-    backend_t be = backend(mrb);
+    backend_t be = backend(mrb, self);
     mrb_value k = full_key(mrb, &be, key);
     char err[512] = "";
     unsigned long long t = micros();
@@ -253,7 +300,7 @@ static mrb_value kv_rate_limit(mrb_state *mrb, mrb_value self)
     mrb_value values[1];
     mrb_kwargs kw = {1, 1, names, values, NULL};
     mrb_get_args(mrb, "oi:", &key, &limit, &kw);
-    long long n = incr_by(mrb, key, 1, ttl_ms_of(mrb, values[0], 1));
+    long long n = incr_by(mrb, self, key, 1, ttl_ms_of(mrb, values[0], 1));
     return mrb_bool_value(n <= limit);
 }
 

@@ -180,6 +180,7 @@ void pm_mrb_session_init(mrb_state *mrb)
 {
     struct RClass *pmilter = mrb_module_get(mrb, "Pmilter");
     struct RClass *session = mrb_define_class_under(mrb, pmilter, "Session", mrb->object_class);
+    pm_mrb_define_plain_new(mrb, session);
     static const struct {
         const char *name;
         mrb_func_t func;

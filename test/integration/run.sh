@@ -4,7 +4,7 @@
 # asserts what an operator would check: the reply the MTA gets, the
 # modification it is asked for, the handler's printed lines, the log line.
 # ONLY=t_api runs one file (no count check then: test/run.sh does that).
-# checks: 440  (the least number of PASS/FAIL lines; test/run.sh enforces it)
+# checks: 450  (the least number of PASS/FAIL lines; test/run.sh enforces it)
 cd "$(dirname "$0")/../.." || exit 1
 . test/lib.sh
 command -v miltertest >/dev/null || { fail "integration" "miltertest not installed (scripts/deps.sh)"; exit 1; }

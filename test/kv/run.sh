@@ -3,7 +3,7 @@
 # and once with a private redis-server (unix socket, no persistence, stopped
 # at the end); t_redis.sh covers what only Redis has (outages, timeouts, two
 # pmilter processes sharing one store).
-# checks: 119  (the least number of PASS/FAIL lines; test/run.sh enforces it)
+# checks: 131  (the least number of PASS/FAIL lines; test/run.sh enforces it)
 cd "$(dirname "$0")/../.." || exit 1
 . test/lib.sh
 trap _run_cleanup EXIT
@@ -69,5 +69,6 @@ done
 (_cleanup_cmds=(); trap _run_cleanup EXIT; . test/kv/t_config.sh)
 (_cleanup_cmds=(); trap _run_cleanup EXIT; . test/kv/t_memory.sh)
 (_cleanup_cmds=(); trap _run_cleanup EXIT; . test/kv/t_persist.sh)
+(_cleanup_cmds=(); trap _run_cleanup EXIT; . test/kv/t_redis_ops.sh)
 (_cleanup_cmds=(); trap _run_cleanup EXIT; . test/kv/t_redis.sh)
 suite_exit
