@@ -77,6 +77,12 @@ int main(int argc, char **argv)
     }
     const pm_config_t *cfg = rt->cfg;
     pm_log_set_level(cfg->log_level);
+    /* Opened as root (a log file in /var/log); -t keeps reporting on stderr. */
+    if (!test_only && pm_log_open(cfg->log_target, cfg->log_facility, cfg->log_json, err, sizeof err) != 0) {
+        pm_error("%s", err);
+        pm_runtime_free(rt);
+        return PM_EX_CONFIG;
+    }
     if (test_only) {
         /* Load every handler into one VM, as serving would. That runs the
          * mruby_library files: as the configured user, never as root. */
