@@ -16,6 +16,7 @@
 #include <string.h>
 #include <sys/uio.h>
 #include <syslog.h>
+#define SD_JOURNAL_SUPPRESS_LOCATION /* CODE_FILE=log.c on every entry would say nothing */
 #include <systemd/sd-journal.h>
 #include <time.h>
 #include <unistd.h>
@@ -377,8 +378,8 @@ static void send_journal(pm_log_level_t level, const char *line, const pm_log_fi
         else if (f->type == PM_LOG_STR)
             len += (size_t)snprintf(start + len, room - len, "=%s", f->str);
         else
-            for (size_t j = 0; j < f->n_list && len < room; j++)
-                len += (size_t)snprintf(start + len, room - len, "%s%s", j ? "," : "=", f->list[j]);
+            for (size_t j = 0; j == 0 || (j < f->n_list && len < room); j++) /* "=" even for an empty list */
+                len += (size_t)snprintf(start + len, room - len, "%s%s", j ? "," : "=", j < f->n_list ? f->list[j] : "");
         len = len < room ? len : room - 1;
         iov[k++] = (struct iovec){start, len};
         used += len + 1;

@@ -59,7 +59,7 @@ static pm_log_level_t log_level_of(mrb_state *mrb, mrb_value v)
     const char *name = mrb_symbol_p(v) ? mrb_sym_name(mrb, mrb_symbol(v)) : mrb_string_p(v) ? mrb_str_to_cstr(mrb, v) : NULL;
     int level = name ? pm_log_level_from_name(name) : -1;
     if (level < 0)
-        mrb_raisef(mrb, E_ARGUMENT_ERROR, "Pmilter.log: level %v is not one of :debug, :info, :notice, :warn, :error", v);
+        mrb_raisef(mrb, E_ARGUMENT_ERROR, "Pmilter.log: level %!v is not one of :debug, :info, :notice, :warn, :error", v);
     return (pm_log_level_t)level;
 }
 
@@ -80,7 +80,7 @@ static pm_log_field_t handler_field(mrb_state *mrb, mrb_value key, mrb_value val
     const char *name = mrb_symbol_p(key) ? mrb_str_to_cstr(mrb, mrb_sym_str(mrb, mrb_symbol(key))) : "";
     if (!pm_log_field_name_valid(name) || reserved_field(name))
         mrb_raisef(mrb, E_ARGUMENT_ERROR,
-                   "Pmilter.log: field name %v: expected 1-32 of a-z, 0-9 and _, starting with a letter, and not "
+                   "Pmilter.log: field name %!v: expected 1-32 of a-z, 0-9 and _, starting with a letter, and not "
                    "time, level, msg, event, session, queue_id or phase",
                    key);
     if (mrb_integer_p(value))
