@@ -42,6 +42,7 @@ static const key_spec_t server_keys[] = {
     {"log_target", K_LOG_TARGET, F(log_target), 0, 0},
     {"log_facility", K_LOG_FACILITY, F(log_facility), 0, 0},
     {"log_format", K_LOG_FORMAT, F(log_json), 0, 0},
+    {"log_envelope", K_BOOL, F(log_envelope), 0, 1},
     {"mruby_handler", K_BOOL, F(mruby_handler), 0, 1},
     {"listen_backlog", K_INT, F(listen_backlog), 1, 65535},
     {"backlog", K_INT, F(listen_backlog), 1, 65535}, /* the original's name for listen_backlog */

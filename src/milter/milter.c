@@ -211,6 +211,11 @@ static void log_message(SMFICTX *ctx, const pm_session_t *s, sfsistat verdict)
         rcpts[i] = s->rcpts[i].addr;
     const char *phase = pm_phase_name(s->decided_phase >= 0 ? (pm_phase_t)s->decided_phase : PM_PHASE_EOM);
     long long dns_us = (long long)(s->dns_ms * 1000);
+    const pm_runtime_t *rt = s->rt;
+    /* RCPT TO reaches pmilter only when negotiated (log_envelope, or a handler reads it). */
+    int rcpts_known = s->n_rcpts > 0 || rt->cfg->log_envelope || pm_runner_has_handler(rt, PM_PHASE_ENVRCPT) ||
+                      (rt->cfg->mruby_handler && (rt->scripts->facts_needed & (1u << PM_PHASE_ENVRCPT)));
+    /* A field typed PM_LOG_STR without a string is left out: the facts not known here. */
     pm_log_field_t f[] = {
         {"event", PM_LOG_STR, .str = "message"},
         {"session", PM_LOG_INT, .num = (long long)s->id},
@@ -219,13 +224,13 @@ static void log_message(SMFICTX *ctx, const pm_session_t *s, sfsistat verdict)
         {"client_name", PM_LOG_STR, .str = s->client_host},
         {"helo", PM_LOG_STR, .str = s->helo},
         {"from", PM_LOG_STR, .str = s->envfrom},
-        {"rcpt_count", PM_LOG_INT, .num = (long long)s->n_rcpts},
-        {"rcpts", PM_LOG_LIST, .list = rcpts, .n_list = n_shown},
+        {"rcpt_count", rcpts_known ? PM_LOG_INT : PM_LOG_STR, .num = (long long)s->n_rcpts},
+        {"rcpts", rcpts_known ? PM_LOG_LIST : PM_LOG_STR, .list = rcpts, .n_list = n_shown},
         {"verdict", PM_LOG_STR, .str = pm_config_verdict_name(verdict)},
         {"phase", PM_LOG_STR, .str = phase},
         {"reply_code", PM_LOG_STR, .str = s->reply_code[0] ? s->reply_code : NULL},
         {"handler_us", PM_LOG_INT, .num = s->handler_us},
-        {"dns_us", dns_us > 0 ? PM_LOG_INT : PM_LOG_STR, .num = dns_us}, /* absent (NULL str) without DNS */
+        {"dns_us", dns_us > 0 ? PM_LOG_INT : PM_LOG_STR, .num = dns_us},
         {"kv_us", s->kv_us > 0 ? PM_LOG_INT : PM_LOG_STR, .num = s->kv_us},
     };
     /* The prose part is the line pmilter always wrote; the fields follow it. */
@@ -350,9 +355,9 @@ static sfsistat on_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1, u
     pm_session_t *s = session_of(ctx);
     const pm_runtime_t *rt = s->rt;
     unsigned facts = rt->cfg->mruby_handler ? rt->scripts->facts_needed : 0;
-    /* The per-message log line (info) names the client, HELO and recipients:
-     * have the MTA send them, without waiting for a reply where it can. */
-    if (rt->cfg->log_level <= PM_LOG_INFO)
+    /* log_envelope: the per-message log line names the client, HELO and
+     * recipients, so the MTA sends them (without waiting for a reply where it can). */
+    if (rt->cfg->log_envelope)
         facts |= 1u << PM_PHASE_CONNECT | 1u << PM_PHASE_HELO | 1u << PM_PHASE_ENVRCPT;
     unsigned long protocol = 0;
     s->no_reply = 0;

@@ -13,7 +13,7 @@
 # - bad log_* values: one config error naming file, line and key, exit 78
 # - man pages: rendered by man --warnings without a warning, every option and
 #   key documented, installed by make install
-# checks: 92  (the least number of PASS/FAIL lines; test/run.sh enforces it)
+# checks: 94  (the least number of PASS/FAIL lines; test/run.sh enforces it)
 cd "$(dirname "$0")/../.." || exit 1
 REPO=$PWD
 . test/lib.sh
@@ -64,7 +64,7 @@ msg_line() { json_lines "$1" | jq -c "select(.event == \"message\" and .from == 
 handler_line() { json_lines "$1" | jq -c 'select(.event == "handler")' | tail -1; }
 
 # ---------------------------------------------------------------- JSON on stderr
-site json 'log_format = "json"'
+site json 'log_format = "json"' 'log_envelope = true'
 start_pmilter "$CONF" || { fail "logs: start json" "pmilter did not start"; exit 1; }
 send '<alice@x>' "${ENVELOPE[@]}" "${RCPTS[@]}" --macro envfrom:i=LOGQ1 --macro eom:i=LOGQ1
 send '<spam@x>' "${ENVELOPE[@]}" --to '<r1@y>' --macro envfrom:i=LOGQ2
@@ -121,8 +121,19 @@ is "logs: Pmilter.log with an unknown level: tempfail" "$rc_badlevel" "2"
 check "logs: Pmilter.log with an unknown level: the error names it" grep -q 'level :loud is not one of' "$E"
 check_sanitizer_clean "logs: json: sanitizer clean" "$E"
 
+# Without log_envelope nothing more is negotiated: no client, HELO or recipients in the line.
+site plain 'log_format = "json"'
+start_pmilter "$CONF" || { fail "logs: start plain" "pmilter did not start"; exit 1; }
+send '<alice@x>' "${ENVELOPE[@]}" --to '<r1@y>'
+stop_pmilter
+check "logs: without log_envelope RCPT TO is not negotiated" grep -qF 'envrcpt <r1@y>: not_sent' "$T/client.out"
+M=$(msg_line "$PM_ERR" '<alice@x>')
+is "logs: without log_envelope: no client, HELO or recipients, the rest there" \
+    "$(field "$M" '[has("client_ip"), has("helo"), has("rcpt_count"), has("rcpts"), .verdict, .phase] | join(" ")')" \
+    "false false false false continue eom"
+
 # ---------------------------------------------------------------- text
-site text
+site text 'log_envelope = true'
 start_pmilter "$CONF" || { fail "logs: start text" "pmilter did not start"; exit 1; }
 send '<alice@x>' "${ENVELOPE[@]}" "${RCPTS[@]}" --macro envfrom:i=LOGQ3 --macro eom:i=LOGQ3
 stop_pmilter
@@ -167,7 +178,7 @@ ns_start() {
     chmod +x "$T/pm-$kind"
     PMILTER=$T/pm-$kind start_pmilter "$CONF"
 }
-site syslog 'log_target = "syslog"'
+site syslog 'log_target = "syslog"' 'log_envelope = true'
 if ns_start syslog; then
     pid=$PM_PID
     send '<alice@x>' "${ENVELOPE[@]}" --to '<r1@y>' --macro eom:i=LOGQ4
@@ -197,7 +208,7 @@ else
 fi
 
 # ---------------------------------------------------------------- journal
-site journal 'log_target = "journal"'
+site journal 'log_target = "journal"' 'log_envelope = true'
 if ns_start journal; then
     send '<spam@x>' "${ENVELOPE[@]}" --to '<r1@y>' --macro envfrom:i=LOGQ6
     send '<alice@x>' --to '<r1@y>' --to '<r2@y>' --macro eom:i=LOGQ7
