@@ -13,7 +13,7 @@
 # - bad log_* values: one config error naming file, line and key, exit 78
 # - man pages: rendered by man --warnings without a warning, every option and
 #   key documented, installed by make install
-# checks: 94  (the least number of PASS/FAIL lines; test/run.sh enforces it)
+# checks: 97  (the least number of PASS/FAIL lines; test/run.sh enforces it)
 cd "$(dirname "$0")/../.." || exit 1
 REPO=$PWD
 . test/lib.sh
@@ -137,6 +137,7 @@ site text 'log_envelope = true'
 start_pmilter "$CONF" || { fail "logs: start text" "pmilter did not start"; exit 1; }
 send '<alice@x>' "${ENVELOPE[@]}" "${RCPTS[@]}" --macro envfrom:i=LOGQ3 --macro eom:i=LOGQ3
 stop_pmilter
+check_sanitizer_clean "logs: text: sanitizer clean"
 line=$(grep -m1 'message from <alice@x>' "$PM_ERR")
 for kv in queue_id=LOGQ3 client_ip=198.51.100.7 client_name=mx.example.net helo=helo.example.net 'from=<alice@x>' \
     rcpt_count=7 'rcpts=<r1@y>,<r2@y>,<r3@y>,<r4@y>,<r5@y> ' verdict=continue phase=eom handler_us= kv_us=; do
@@ -191,6 +192,7 @@ if ns_start syslog; then
     is "logs: syslog: start-up line at mail.notice (<21>)" "$(jq -r 'select(.text | contains("starting")) | .pri' "$CAP" | head -1)" "21"
     is "logs: syslog: Pmilter.log warn at mail.warning (<20>)" "$(jq -r 'select(.text | contains("event=handler")) | .pri' "$CAP" | head -1)" "20"
     is "logs: syslog: nothing on stderr" "$(grep -c '\]\[' "$PM_ERR")" "0"
+    check_sanitizer_clean "logs: syslog: sanitizer clean"
 else
     fail "logs: syslog: start" "pmilter did not start in the namespace: $(cat "$PM_ERR")"
 fi
@@ -229,6 +231,7 @@ if ns_start journal; then
     is "logs: journal: Pmilter.log at PRIORITY 4 (warning)" "$(jq -r .PRIORITY <<<"$J")" "4"
     is "logs: journal: a field with a newline arrives whole (binary form)" "$(jq -r .PMILTER_NOTE <<<"$J")" "$(printf 'l1\nl2')"
     is "logs: journal: a field with a space" "$(jq -r .PMILTER_RULE <<<"$J")" "a b"
+    check_sanitizer_clean "logs: journal: sanitizer clean"
 else
     fail "logs: journal: start" "pmilter did not start in the namespace: $(cat "$PM_ERR")"
 fi
