@@ -10,6 +10,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <paths.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -94,6 +95,16 @@ int pm_log_open(const char *spec, int syslog_facility, int json, char *err, size
     facility = syslog_facility;
     if (spec == NULL || strcmp(spec, "stderr") == 0)
         return 0;
+    /* syslog(3) and sd_journal_send(3) drop lines silently when their socket
+     * is missing: refuse to start instead of losing every line. */
+    const char *socket_path = strcmp(spec, "syslog") == 0    ? _PATH_LOG
+                              : strcmp(spec, "journal") == 0 ? "/run/systemd/journal/socket"
+                                                             : NULL;
+    if (socket_path && access(socket_path, F_OK) != 0) {
+        snprintf(err, errlen, "log_target %s: no log socket at %s (%s): is the %s running?", spec, socket_path,
+                 strerror(errno), *spec == 's' ? "syslog daemon" : "systemd journal");
+        return -1;
+    }
     if (strcmp(spec, "syslog") == 0) {
         /* LOG_NDELAY: connect now, while /dev/log is reachable (before a chroot or privilege drop). */
         openlog("pmilter", LOG_PID | LOG_NDELAY, facility);
@@ -384,7 +395,7 @@ static void send_journal(pm_log_level_t level, const char *line, const pm_log_fi
         iov[k++] = (struct iovec){start, len};
         used += len + 1;
     }
-    if (sd_journal_sendv(iov, (int)k) < 0) { /* no journal: the line goes to stderr, never lost */
+    if (sd_journal_sendv(iov, (int)k) < 0) { /* refused (too big, ...): the line goes to stderr, never lost */
         ssize_t ignored = write(STDERR_FILENO, line + 8, strlen(line + 8));
         ignored = write(STDERR_FILENO, "\n", 1);
         (void)ignored;

@@ -25,7 +25,8 @@ int pm_log_target_valid(const char *target);
 
 /* Switches from stderr to target (log_target, PATH already resolved) with the
  * syslog facility (LOG_MAIL...) and format (json != 0). Returns -1 with err
- * filled if a file cannot be opened; logging stays on stderr then. */
+ * filled if a file cannot be opened or the syslog or journal socket is
+ * missing (both would drop every line silently); logging stays on stderr then. */
 int pm_log_open(const char *target, int facility, int json, char *err, size_t errlen);
 /* File target: opens the path again (after logrotate moved it). No-op otherwise. */
 void pm_log_reopen(void);

@@ -13,7 +13,7 @@
 # - bad log_* values: one config error naming file, line and key, exit 78
 # - man pages: rendered by man --warnings without a warning, every option and
 #   key documented, installed by make install
-# checks: 97  (the least number of PASS/FAIL lines; test/run.sh enforces it)
+# checks: 104  (the least number of PASS/FAIL lines; test/run.sh enforces it)
 cd "$(dirname "$0")/../.." || exit 1
 REPO=$PWD
 . test/lib.sh
@@ -53,6 +53,13 @@ when "<badfield@x>" then Pmilter.log(:info, "x", "Bad-Name": 1)
 when "<reserved@x>" then Pmilter.log(:info, "x", session: 1)
 when "<badlevel@x>" then Pmilter.log(:loud, "x")
 when "<big@x>" then Pmilter.log(:info, "big", big: "y" * 20000)
+when "<bigmsg@x>" then Pmilter.log(:info, "m" * 10000, after: 1)
+when "<manyfields@x>" then Pmilter.log(:info, "x", **(1..33).map { |i| ["f#{i}".to_sym, i] }.to_h)
+when "<dns@x>"
+  begin
+    Pmilter::DNS.a("slow.example", timeout: 0.3)
+  rescue Pmilter::DNS::Error
+  end
 else Pmilter.log(:warn, "tab\there \"quoted\" back\\slash nl\nctl\x01 bad\xff ok\xc3\xa9", rule: "a b", score: 7, note: "l1\nl2")
 end'
 }
@@ -64,13 +71,23 @@ msg_line() { json_lines "$1" | jq -c "select(.event == \"message\" and .from == 
 handler_line() { json_lines "$1" | jq -c 'select(.event == "handler")' | tail -1; }
 
 # ---------------------------------------------------------------- JSON on stderr
+# A DNS forwarder that never answers: a UDP port bound and never read.
+exec {SILENT}< <("$PY" -c 'import socket,time,sys; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1], flush=True); time.sleep(3600)')
+read -r SILENT_PORT <&$SILENT
+on_exit "kill $! 2>/dev/null"
 site json 'log_format = "json"' 'log_envelope = true'
+printf '\n[dns]\nresolver = ["127.0.0.1@%s"]\n' "$SILENT_PORT" >>"$CONF"
+printf 'Pmilter.log(:notice, "configured", mode: "test")\n' >"$D/handler/postconfig.rb"
+printf '\n[handler.config]\nmruby_postconfig_handler = "handler/postconfig.rb"\n' >>"$CONF"
 start_pmilter "$CONF" || { fail "logs: start json" "pmilter did not start"; exit 1; }
 send '<alice@x>' "${ENVELOPE[@]}" "${RCPTS[@]}" --macro envfrom:i=LOGQ1 --macro eom:i=LOGQ1
 send '<spam@x>' "${ENVELOPE[@]}" --to '<r1@y>' --macro envfrom:i=LOGQ2
 send '<big@x>' --to '<r1@y>'
 send '<badfield@x>' --to '<r1@y>'; rc_badfield=$SENT_RC
 send '<reserved@x>' --to '<r1@y>'; rc_reserved=$SENT_RC
+send '<manyfields@x>' --to '<r1@y>'; rc_manyfields=$SENT_RC
+send '<bigmsg@x>' --to '<r1@y>'
+send '<dns@x>' --to '<r1@y>' 
 send '<badlevel@x>' --to '<r1@y>'; rc_badlevel=$SENT_RC
 stop_pmilter
 E=$PM_ERR
@@ -119,6 +136,15 @@ check "logs: Pmilter.log with a bad field name: the error names it" grep -qF 'fi
 is "logs: Pmilter.log with a reserved field name: tempfail" "$rc_reserved" "2"
 is "logs: Pmilter.log with an unknown level: tempfail" "$rc_badlevel" "2"
 check "logs: Pmilter.log with an unknown level: the error names it" grep -q 'level :loud is not one of' "$E"
+is "logs: Pmilter.log with 33 fields: tempfail" "$rc_manyfields" "2"
+check "logs: Pmilter.log with 33 fields: the error says the bound" grep -q 'Pmilter.log: 33 fields, at most 32' "$E"
+B=$(json_lines "$E" | jq -c 'select(.msg | startswith("mmmm"))')
+is "logs: a 10000-byte message is cut to 4 KiB, its field kept" "$(jq -r '"\(.msg | length) \(.after)"' <<<"$B")" "4095 1"
+P=$(json_lines "$E" | jq -c 'select(.msg == "configured")')
+is "logs: Pmilter.log in postconfig: phase, no session" "$(jq -r '[.level, .phase, .mode, has("session")] | join(" ")' <<<"$P")" "notice postconfig test false"
+M=$(msg_line "$E" '<dns@x>')
+is "logs: json message: dns_us counts a DNS wait (a silent server, timeout 0.3 s)" \
+    "$(field "$M" '.dns_us | type == "number" and . >= 250000 and . < 2000000')" "true"
 check_sanitizer_clean "logs: json: sanitizer clean" "$E"
 
 # Without log_envelope nothing more is negotiated: no client, HELO or recipients in the line.
@@ -168,22 +194,25 @@ if [ $rc -eq 78 ] && grep -q "cannot open log file $T/missing/dir/pm.log" <<<"$o
 else fail "logs: config: unwritable log file: exit 78, named" "exit $rc: $out"; fi
 
 # ---------------------------------------------------------------- syslog
-# ns_site KIND: $PMILTER becomes a wrapper running pmilter with KIND's socket captured into $CAP
+# ns_start KIND: start_pmilter through a wrapper that runs pmilter with KIND's socket captured into $CAP
 ns_start() {
     local kind=$1; shift
-    CAP=$T/$kind-$RANDOM.jsonl
-    "$PY" test/logs/capture.py "$kind" "$T/$kind.sock" "$CAP" & local cpid=$!
+    local n=$RANDOM
+    CAP=$T/$kind-$n.jsonl # a socket of its own: an earlier capture may still listen on the last one
+    "$PY" test/logs/capture.py "$kind" "$T/$kind-$n.sock" "$CAP" & local cpid=$!
     on_exit "kill $cpid"
-    wait_for test -S "$T/$kind.sock"
-    printf '#!/bin/sh\nexec %s %s %s %s "$@"\n' "$REPO/test/logs/in_namespace.sh" "$kind" "$T/$kind.sock" "$REAL_PMILTER" >"$T/pm-$kind"
+    wait_for test -S "$T/$kind-$n.sock"
+    printf '#!/bin/sh\nexec %s %s %s %s "$@"\n' "$REPO/test/logs/in_namespace.sh" "$kind" "$T/$kind-$n.sock" "$REAL_PMILTER" >"$T/pm-$kind"
     chmod +x "$T/pm-$kind"
     PMILTER=$T/pm-$kind start_pmilter "$CONF"
 }
+# cap_has JQ_FILTER: the capture file has an entry the filter selects.
+cap_has() { jq -e "$1" "$CAP" >/dev/null 2>&1; }
 site syslog 'log_target = "syslog"' 'log_envelope = true'
 if ns_start syslog; then
     pid=$PM_PID
     send '<alice@x>' "${ENVELOPE[@]}" --to '<r1@y>' --macro eom:i=LOGQ4
-    wait_for grep -q 'LOGQ4' "$CAP"
+    wait_for cap_has 'select(.text | contains("queue LOGQ4: message from"))'
     stop_pmilter
     S=$(jq -c 'select(.text | contains("message from <alice@x>"))' "$CAP" | head -1)
     is "logs: syslog: per-message line at mail.info (<22>)" "$(jq -r .pri <<<"$S")" "22"
@@ -199,7 +228,7 @@ fi
 site syslog-json 'log_target = "syslog"' 'log_facility = "local3"' 'log_format = "json"'
 if ns_start syslog; then
     send '<alice@x>' --to '<r1@y>' --macro eom:i=LOGQ5
-    wait_for grep -q 'LOGQ5' "$CAP"
+    wait_for cap_has 'select(.text | contains("LOGQ5") and contains("\"event\":\"message\""))'
     stop_pmilter
     S=$(jq -c 'select(.text | contains("LOGQ5")) | select(.text | contains("\"event\":\"message\""))' "$CAP" | head -1)
     is "logs: syslog: log_facility local3 at info (<158>)" "$(jq -r .pri <<<"$S")" "158"
@@ -214,7 +243,7 @@ site journal 'log_target = "journal"' 'log_envelope = true'
 if ns_start journal; then
     send '<spam@x>' "${ENVELOPE[@]}" --to '<r1@y>' --macro envfrom:i=LOGQ6
     send '<alice@x>' --to '<r1@y>' --to '<r2@y>' --macro eom:i=LOGQ7
-    wait_for grep -q 'LOGQ7' "$CAP"
+    wait_for cap_has 'select(.PMILTER_QUEUE_ID == "LOGQ7" and .PMILTER_EVENT == "message")'
     stop_pmilter
     J=$(jq -c 'select(.PMILTER_QUEUE_ID == "LOGQ6" and .PMILTER_EVENT == "message")' "$CAP" | head -1)
     is "logs: journal: PRIORITY 6 (info)" "$(jq -r .PRIORITY <<<"$J")" "6"
@@ -235,6 +264,16 @@ if ns_start journal; then
 else
     fail "logs: journal: start" "pmilter did not start in the namespace: $(cat "$PM_ERR")"
 fi
+
+# No syslog daemon or journal to reach (none runs in this container): syslog(3)
+# and sd_journal_send(3) would drop every line silently, so pmilter refuses to start.
+for t in syslog:/dev/log journal:/run/systemd/journal/socket; do
+    if [ -e "${t#*:}" ]; then pass "logs: ${t%%:*} socket missing: not testable, ${t#*:} exists"; continue; fi
+    new_site "no-${t%%:*}" "log_target = \"${t%%:*}\""
+    out=$("$PMILTER" -c "$CONF" 2>&1); rc=$?
+    if [ $rc -eq 78 ] && grep -qF "log_target ${t%%:*}: no log socket at ${t#*:}" <<<"$out"; then pass "logs: ${t%%:*} socket missing: exit 78, named"
+    else fail "logs: ${t%%:*} socket missing: exit 78, named" "exit $rc: $out"; fi
+done
 
 # ---------------------------------------------------------------- file + SIGUSR2
 site file 'log_target = "file:logs/pm.log"'
