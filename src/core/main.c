@@ -31,7 +31,8 @@ static void usage(FILE *out)
                  "  -c FILE  configuration file (default: pmilter.conf)\n"
                  "  -t       check the configuration and every handler, then exit (0 ok, 78 bad)\n"
                  "  -v       print the version of pmilter, mruby and libmilter\n"
-                 "  -h       this help\n");
+                 "  -h       this help\n"
+                 "signals: TERM, INT stop; HUP, USR1 reload; USR2 reopens the log file. See pmilter(8).\n");
 }
 
 static void print_version(void)
