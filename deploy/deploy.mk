@@ -1,4 +1,4 @@
-# make install: binaries, the production config and handlers, docs and the systemd unit.
+# make install: binaries, the production config and handlers, docs, man pages and the systemd unit.
 #   make install [PREFIX=/usr/local] [DESTDIR=]    (uninstall: the same variables)
 # The config lives in $(DESTDIR)/etc/pmilter whatever PREFIX says. An existing
 # pmilter.conf or handler is never overwritten: the new one goes beside it as FILE.dist.
@@ -7,6 +7,7 @@ DESTDIR    ?=
 SBINDIR    := $(PREFIX)/sbin
 BINDIR     := $(PREFIX)/bin
 DOCDIR     := $(PREFIX)/share/doc/pmilter
+MANDIR     := $(PREFIX)/share/man
 UNITDIR    ?= $(PREFIX)/lib/systemd/system
 CONFDIR    := /etc/pmilter
 INSTALL    ?= install
@@ -25,6 +26,8 @@ install: $(BIN) pmilter-client
 	        echo "$$dst exists; installing the new one as $$dst.dist"; dst=$$dst.dist; fi; \
 	    $(INSTALL) -m 0644 "$$f" "$$dst"; done
 	$(INSTALL) -m 0644 $(DEPLOY_DOCS) $(DESTDIR)$(DOCDIR)/
+	$(INSTALL) -D -m 0644 man/pmilter.8 $(DESTDIR)$(MANDIR)/man8/pmilter.8
+	$(INSTALL) -D -m 0644 man/pmilter.conf.5 $(DESTDIR)$(MANDIR)/man5/pmilter.conf.5
 	sed -e 's#@SBINDIR@#$(SBINDIR)#g' -e 's#@DOCDIR@#$(DOCDIR)#g' deploy/pmilter.service \
 	    >$(DESTDIR)$(UNITDIR)/pmilter.service
 	chmod 0644 $(DESTDIR)$(UNITDIR)/pmilter.service
@@ -32,5 +35,5 @@ install: $(BIN) pmilter-client
 # Leaves /etc/pmilter alone: it may hold edited files.
 uninstall:
 	rm -f $(DESTDIR)$(SBINDIR)/pmilter $(DESTDIR)$(BINDIR)/pmilter-client \
-	    $(DESTDIR)$(UNITDIR)/pmilter.service
+	    $(DESTDIR)$(UNITDIR)/pmilter.service $(DESTDIR)$(MANDIR)/man8/pmilter.8 $(DESTDIR)$(MANDIR)/man5/pmilter.conf.5
 	rm -rf $(DESTDIR)$(DOCDIR)

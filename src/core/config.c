@@ -21,7 +21,8 @@
 #include "core/config_toml.h"
 #include "core/log.h"
 
-typedef enum { K_INT, K_BOOL, K_STRING, K_LOG_LEVEL, K_VERDICT, K_LISTEN, K_MACROS, K_MODE, K_KV_BACKEND, K_PATH, K_DNS_RESOLVER, K_READABLE_FILE } key_kind_t;
+typedef enum { K_INT, K_BOOL, K_STRING, K_LOG_LEVEL, K_VERDICT, K_LISTEN, K_MACROS, K_MODE, K_KV_BACKEND, K_PATH, K_DNS_RESOLVER, K_READABLE_FILE,
+               K_LOG_TARGET, K_LOG_FACILITY, K_LOG_FORMAT } key_kind_t;
 
 const char *const pm_macro_stage_names[PM_MACRO_STAGE_COUNT] = {"connect", "helo", "envfrom", "envrcpt",
                                                                 "data",    "eoh",  "eom"};
@@ -38,6 +39,10 @@ static const key_spec_t server_keys[] = {
     {"listen", K_LISTEN, F(listen), 0, 0},
     {"timeout", K_INT, F(timeout), 1, 86400 * 7},
     {"log_level", K_LOG_LEVEL, F(log_level), 0, 0},
+    {"log_target", K_LOG_TARGET, F(log_target), 0, 0},
+    {"log_facility", K_LOG_FACILITY, F(log_facility), 0, 0},
+    {"log_format", K_LOG_FORMAT, F(log_json), 0, 0},
+    {"log_envelope", K_BOOL, F(log_envelope), 0, 1},
     {"mruby_handler", K_BOOL, F(mruby_handler), 0, 1},
     {"listen_backlog", K_INT, F(listen_backlog), 1, 65535},
     {"backlog", K_INT, F(listen_backlog), 1, 65535}, /* the original's name for listen_backlog */
@@ -316,6 +321,29 @@ static int set_key(loader_t *ld, const char *section, const key_spec_t *spec, co
         *(int *)field = level;
         return 0;
     }
+    case K_LOG_TARGET: /* docs/logging.md */
+        if (pm_log_target_valid(n->str))
+            return fail(ld, n->line, key, "\"%s\": expected stderr, syslog, journal or file:/path", n->str);
+        free(*(char **)field);
+        if (strncmp(n->str, "file:", 5) == 0) {
+            char *path = resolve_path(ld, n->str + 5);
+            size_t len = strlen(path) + 6;
+            *(char **)field = pm_malloc(len);
+            snprintf(*(char **)field, len, "file:%s", path);
+            free(path);
+        } else {
+            *(char **)field = pm_strdup(n->str);
+        }
+        return 0;
+    case K_LOG_FACILITY:
+        if ((*(int *)field = pm_log_facility_from_name(n->str)) < 0)
+            return fail(ld, n->line, key, "\"%s\": expected mail, daemon, user or local0-local7", n->str);
+        return 0;
+    case K_LOG_FORMAT:
+        if (strcmp(n->str, "text") != 0 && strcmp(n->str, "json") != 0)
+            return fail(ld, n->line, key, "\"%s\": expected text or json", n->str);
+        *(int *)field = strcmp(n->str, "json") == 0;
+        return 0;
     case K_VERDICT: {
         int v = pm_config_verdict_from_name(n->str);
         if (v < 0)
@@ -496,6 +524,8 @@ static void set_defaults(pm_config_t *cfg)
     cfg->name = pm_strdup("pmilter");
     cfg->timeout = 7210;
     cfg->log_level = PM_LOG_NOTICE;
+    cfg->log_target = pm_strdup("stderr");
+    cfg->log_facility = pm_log_facility_from_name("mail");
     cfg->mruby_handler = 1;
     cfg->listen_backlog = 128;
     cfg->min_worker = 4;
@@ -623,6 +653,7 @@ pm_config_t *pm_config_free(pm_config_t *cfg)
     free(cfg->dir);
     free(cfg->name);
     free(cfg->listen);
+    free(cfg->log_target);
     free(cfg->listen_path);
     free(cfg->listen_host);
     free(cfg->user);

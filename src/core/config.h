@@ -34,6 +34,10 @@ typedef struct pm_config {
     int listen_backlog; /* listen(2) backlog */
     int timeout;        /* seconds: libmilter's I/O timeout towards the MTA */
     int log_level;      /* pm_log_level_t */
+    char *log_target;   /* "stderr", "syslog", "journal" or "file:/resolved/path"; read at start only */
+    int log_facility;   /* syslog LOG_* facility (LOG_MAIL); read at start only */
+    int log_json;       /* log_format: 0 text, 1 json; read at start only */
+    int log_envelope;   /* ask the MTA for connect, HELO and RCPT TO for the per-message log line */
     int mruby_handler;  /* 0: handlers are not run, every phase continues */
     int debug;          /* libmilter debug level (smfi_setdbg) */
     int min_worker;     /* VMs created at start */

@@ -31,7 +31,8 @@ static void usage(FILE *out)
                  "  -c FILE  configuration file (default: pmilter.conf)\n"
                  "  -t       check the configuration and every handler, then exit (0 ok, 78 bad)\n"
                  "  -v       print the version of pmilter, mruby and libmilter\n"
-                 "  -h       this help\n");
+                 "  -h       this help\n"
+                 "signals: TERM, INT stop; HUP, USR1 reload; USR2 reopens the log file. See pmilter(8).\n");
 }
 
 static void print_version(void)
@@ -77,6 +78,12 @@ int main(int argc, char **argv)
     }
     const pm_config_t *cfg = rt->cfg;
     pm_log_set_level(cfg->log_level);
+    /* Opened as root (a log file in /var/log); -t keeps reporting on stderr. */
+    if (!test_only && pm_log_open(cfg->log_target, cfg->log_facility, cfg->log_json, err, sizeof err) != 0) {
+        pm_error("%s", err);
+        pm_runtime_free(rt);
+        return PM_EX_CONFIG;
+    }
     if (test_only) {
         /* Load every handler into one VM, as serving would. That runs the
          * mruby_library files: as the configured user, never as root. */

@@ -56,18 +56,21 @@ int __wrap_sigwait(const sigset_t *set, int *sig)
     return rc;
 }
 
-/* SIGUSR1 is ours alone: libmilter's signal thread waits for HUP/TERM/INT.
- * pm_runtime_reload is bounded (runtime.h), so a reload that hangs cannot
- * stop later ones. */
+/* SIGUSR1 and SIGUSR2 are ours alone: libmilter's signal thread waits for
+ * HUP/TERM/INT. pm_runtime_reload is bounded (runtime.h), so a reload that
+ * hangs cannot stop later ones. SIGUSR2 reopens a log file (logrotate). */
 static void *reload_on_usr1(void *arg)
 {
     (void)arg;
-    sigset_t usr1;
-    sigemptyset(&usr1);
-    sigaddset(&usr1, SIGUSR1);
+    sigset_t usr;
+    sigemptyset(&usr);
+    sigaddset(&usr, SIGUSR1);
+    sigaddset(&usr, SIGUSR2);
     for (;;) {
-        int sig;
-        if (__real_sigwait(&usr1, &sig) == 0 && sig == SIGUSR1) {
+        int sig = 0;
+        if (__real_sigwait(&usr, &sig) == 0 && sig == SIGUSR2) {
+            pm_log_reopen();
+        } else if (sig == SIGUSR1) {
             pm_notify_reloading(); /* systemd: RELOADING=1 ... READY=1 around it */
             pm_runtime_reload(reload_path);
             pm_notify("READY=1");
@@ -84,6 +87,7 @@ void pm_signals_block(void)
     sigaddset(&set, SIGINT);
     sigaddset(&set, SIGHUP);
     sigaddset(&set, SIGUSR1);
+    sigaddset(&set, SIGUSR2);
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     /* An MTA that hangs up mid-reply must not kill the process. */
     signal(SIGPIPE, SIG_IGN);

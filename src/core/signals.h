@@ -1,4 +1,5 @@
-/* signals: prompt, clean stop on SIGTERM/SIGINT; reload on SIGUSR1 and SIGHUP.
+/* signals: prompt, clean stop on SIGTERM/SIGINT; reload on SIGUSR1 and SIGHUP;
+ * SIGUSR2 reopens a log file (log.h).
  * libmilter's own signal thread calls sigwait(); the binary is linked with
  * -Wl,--wrap=sigwait so that we see the signal too. SIGHUP, which libmilter
  * would treat as a stop, is turned into a reload there and libmilter keeps

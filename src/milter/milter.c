@@ -174,22 +174,74 @@ static int ends_message(sfsistat verdict, pm_phase_t phase)
     return !(phase == PM_PHASE_ENVRCPT && (verdict == SMFIS_REJECT || verdict == SMFIS_TEMPFAIL));
 }
 
-/* A reply text applies to a reject or tempfail of its own class (4xx/5xx). */
-static void apply_reply(SMFICTX *ctx, const pm_session_t *s, pm_call_t *call, sfsistat verdict)
+/* A reply text applies to a reject or tempfail of its own class (4xx/5xx).
+ * Returns the reply code sent, or NULL if the MTA's default text is used. */
+static const char *apply_reply(SMFICTX *ctx, const pm_session_t *s, pm_call_t *call, sfsistat verdict)
 {
     if (call->reply.rcode[0] == '\0')
-        return;
+        return NULL;
     int wanted = verdict == SMFIS_REJECT ? '5' : verdict == SMFIS_TEMPFAIL ? '4' : 0;
     if (wanted == 0)
-        return; /* continue/accept/discard: the MTA shows no reply text */
+        return NULL; /* continue/accept/discard: the MTA shows no reply text */
     if (call->reply.rcode[0] != wanted) {
         pm_warn("session %lu: reply %s does not match the %s verdict; the MTA's default text is used", s->id,
                 call->reply.rcode, pm_config_verdict_name(verdict));
-        return;
+        return NULL;
     }
     char err[256];
-    if (pm_action_set_reply(ctx, call->reply.rcode, call->reply.xcode, call->reply.lines, err, sizeof err))
+    if (pm_action_set_reply(ctx, call->reply.rcode, call->reply.xcode, call->reply.lines, err, sizeof err)) {
         pm_warn("session %lu: %s", s->id, err);
+        return NULL;
+    }
+    return call->reply.rcode;
+}
+
+#define LOGGED_RCPTS 5 /* recipients named in the per-message line; rcpt_count has them all */
+
+/* The per-message log line (docs/logging.md lists its keys): at eom, or when
+ * an earlier phase's verdict ended the message. */
+static void log_message(SMFICTX *ctx, const pm_session_t *s, sfsistat verdict)
+{
+    if (!pm_log_enabled(PM_LOG_INFO))
+        return;
+    const char *queue_id = smfi_getsymval(ctx, "i");
+    const char *rcpts[LOGGED_RCPTS];
+    size_t n_shown = s->n_rcpts < LOGGED_RCPTS ? s->n_rcpts : LOGGED_RCPTS;
+    for (size_t i = 0; i < n_shown; i++)
+        rcpts[i] = s->rcpts[i].addr;
+    const char *phase = pm_phase_name(s->decided_phase >= 0 ? (pm_phase_t)s->decided_phase : PM_PHASE_EOM);
+    long long dns_us = (long long)(s->dns_ms * 1000);
+    const pm_runtime_t *rt = s->rt;
+    /* RCPT TO reaches pmilter only when negotiated (log_envelope, or a handler reads it). */
+    int rcpts_known = s->n_rcpts > 0 || rt->cfg->log_envelope || pm_runner_has_handler(rt, PM_PHASE_ENVRCPT) ||
+                      (rt->cfg->mruby_handler && (rt->scripts->facts_needed & (1u << PM_PHASE_ENVRCPT)));
+    /* A field typed PM_LOG_STR without a string is left out: the facts not known here. */
+    pm_log_field_t f[] = {
+        {"event", PM_LOG_STR, .str = "message"},
+        {"session", PM_LOG_INT, .num = (long long)s->id},
+        {"queue_id", PM_LOG_STR, .str = queue_id && *queue_id ? queue_id : NULL},
+        {"client_ip", PM_LOG_STR, .str = s->client_addr},
+        {"client_name", PM_LOG_STR, .str = s->client_host},
+        {"helo", PM_LOG_STR, .str = s->helo},
+        {"from", PM_LOG_STR, .str = s->envfrom},
+        {"rcpt_count", rcpts_known ? PM_LOG_INT : PM_LOG_STR, .num = (long long)s->n_rcpts},
+        {"rcpts", rcpts_known ? PM_LOG_LIST : PM_LOG_STR, .list = rcpts, .n_list = n_shown},
+        {"verdict", PM_LOG_STR, .str = pm_config_verdict_name(verdict)},
+        {"phase", PM_LOG_STR, .str = phase},
+        {"reply_code", PM_LOG_STR, .str = s->reply_code[0] ? s->reply_code : NULL},
+        {"handler_us", PM_LOG_INT, .num = s->handler_us},
+        {"dns_us", dns_us > 0 ? PM_LOG_INT : PM_LOG_STR, .num = dns_us},
+        {"kv_us", s->kv_us > 0 ? PM_LOG_INT : PM_LOG_STR, .num = s->kv_us},
+    };
+    /* The prose part is the line pmilter always wrote; the fields follow it. */
+    char rcpt_text[64] = "", dns[48] = "", label[128];
+    if (s->n_rcpts)
+        snprintf(rcpt_text, sizeof rcpt_text, " to %zu recipient(s)", s->n_rcpts);
+    if (s->dns_ms > 0)
+        snprintf(dns, sizeof dns, " (dns %.0f ms)", s->dns_ms);
+    pm_log_fields(PM_LOG_INFO, f, sizeof f / sizeof f[0], "%s: message from %s%s: %s%s",
+                  session_label(ctx, s, label, sizeof label), s->envfrom ? s->envfrom : "-", rcpt_text,
+                  pm_config_verdict_name(verdict), dns);
 }
 
 /* The verdict for a handler that raised: [kv] on_error for an uncaught
@@ -242,7 +294,9 @@ static sfsistat run(SMFICTX *ctx, pm_phase_t phase, pm_call_t *call)
                  session_label(ctx, s, label, sizeof label), pm_config_verdict_name(result));
     } else {
         result = verdict(call->status, phase, s);
-        apply_reply(ctx, s, call, result);
+        const char *rcode = apply_reply(ctx, s, call, result);
+        if (ends_message(result, phase))
+            snprintf(s->reply_code, sizeof s->reply_code, "%s", rcode ? rcode : "");
         if (result == SMFIS_REJECT || result == SMFIS_TEMPFAIL || result == SMFIS_DISCARD) {
             char label[128];
             pm_notice("%s: %s handler answered %s (from %s%s%s)", session_label(ctx, s, label, sizeof label),
@@ -252,8 +306,12 @@ static sfsistat run(SMFICTX *ctx, pm_phase_t phase, pm_call_t *call)
         }
     }
     pm_metrics_verdict(phase, result);
-    if (ends_message(result, phase) && phase >= PM_PHASE_ENVFROM && phase < PM_PHASE_EOM)
-        pm_metrics_message(result); /* decided early; eom counts the rest */
+    if (ends_message(result, phase))
+        s->decided_phase = phase;
+    if (ends_message(result, phase) && phase >= PM_PHASE_ENVFROM && phase < PM_PHASE_EOM) {
+        pm_metrics_message(result); /* decided early; eom counts and logs the rest */
+        log_message(ctx, s, result);
+    }
     if (ends_message(result, phase))
         message_over(s); /* the MTA sends no more of this message */
     pm_reply_clear(&call->reply);
@@ -297,6 +355,10 @@ static sfsistat on_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1, u
     pm_session_t *s = session_of(ctx);
     const pm_runtime_t *rt = s->rt;
     unsigned facts = rt->cfg->mruby_handler ? rt->scripts->facts_needed : 0;
+    /* log_envelope: the per-message log line names the client, HELO and
+     * recipients, so the MTA sends them (without waiting for a reply where it can). */
+    if (rt->cfg->log_envelope)
+        facts |= 1u << PM_PHASE_CONNECT | 1u << PM_PHASE_HELO | 1u << PM_PHASE_ENVRCPT;
     unsigned long protocol = 0;
     s->no_reply = 0;
     for (size_t i = 0; i < sizeof negotiable / sizeof negotiable[0]; i++) {
@@ -466,16 +528,7 @@ static sfsistat on_eom(SMFICTX *ctx)
     sfsistat r = run(ctx, PM_PHASE_EOM, &call);
     pm_metrics_message(r);
     pm_session_t *s = session_of(ctx);
-    if (pm_log_enabled(PM_LOG_INFO)) {
-        /* Only what was received: phases nobody reads are not sent by the MTA. */
-        char rcpts[64] = "", dns[48] = "", label[128];
-        if (s->n_rcpts)
-            snprintf(rcpts, sizeof rcpts, " to %zu recipient(s)", s->n_rcpts);
-        if (s->dns_ms > 0)
-            snprintf(dns, sizeof dns, " (dns %.0f ms)", s->dns_ms);
-        pm_info("%s: message from %s%s: %s%s", session_label(ctx, s, label, sizeof label),
-                s->envfrom ? s->envfrom : "-", rcpts, pm_config_verdict_name(r), dns);
-    }
+    log_message(ctx, s, r); /* only what was received: phases nobody reads are not sent by the MTA */
     pm_session_end_message(s);
     message_over(s);
     return r;

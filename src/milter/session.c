@@ -96,6 +96,7 @@ pm_session_t *pm_session_new(const pm_config_t *cfg)
     pm_session_t *s = pm_calloc(1, sizeof *s);
     s->id = atomic_fetch_add(&next_id, 1);
     pm_buf_init(&s->body, cfg->max_body_size);
+    s->decided_phase = -1;
     return s;
 }
 
@@ -171,6 +172,10 @@ void pm_session_end_message(pm_session_t *s)
     s->message_refused = 0;
     s->receive_time = 0;
     s->dns_ms = 0;
+    s->handler_us = 0;
+    s->kv_us = 0;
+    s->decided_phase = -1;
+    s->reply_code[0] = '\0';
     pm_store_clear(&s->message_store);
 }
 

@@ -58,6 +58,10 @@ typedef struct pm_session {
     time_t receive_time;  /* when the message began (MAIL FROM, else its first callback) */
     pm_store_t message_store; /* Pmilter::Session#message_store */
     double dns_ms;        /* ms handlers waited on DNS in this message (logged at eom) */
+    long long handler_us; /* µs handlers ran in this message (runner.c); for the per-message log line */
+    long long kv_us;      /* µs handlers waited on Pmilter::KV in this message (mrb_kv.c) */
+    int decided_phase;    /* pm_phase_t whose verdict ended the message; -1 until one did */
+    char reply_code[4];   /* the reply code sent with that verdict; "" if the MTA's default */
     struct pm_mime *mime; /* Session#mime's parse (src/mime), made on first use at eom; NULL before */
 } pm_session_t;
 

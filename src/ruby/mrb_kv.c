@@ -123,7 +123,11 @@ static unsigned long long micros(void)
 /* Counts the call and raises KV::Error if it failed. */
 static int done(mrb_state *mrb, int rc, unsigned long long started, const char *err)
 {
-    pm_kv_stats_add(rc < 0, micros() - started);
+    unsigned long long waited = micros() - started;
+    pm_kv_stats_add(rc < 0, waited);
+    pm_call_t *call = mrb->ud;
+    if (call && call->session) /* the per-message log line's kv_us */
+        call->session->kv_us += (long long)waited;
     if (rc < 0)
         raise_kv(mrb, err);
     return rc;

@@ -33,6 +33,8 @@ int pm_runner_run(pm_runtime_t *rt, pm_call_t *call, char *err, size_t errlen)
     struct timespec done;
     clock_gettime(CLOCK_MONOTONIC, &done);
     pm_metrics_handler_ran(call->phase, (done.tv_sec - call->started.tv_sec) + (done.tv_nsec - call->started.tv_nsec) / 1e9);
+    if (call->session) /* the per-message log line's handler_us */
+        call->session->handler_us += (done.tv_sec - call->started.tv_sec) * 1000000LL + (done.tv_nsec - call->started.tv_nsec) / 1000;
     if (pm_watch_end(&watch)) {
         /* The watchdog gave this VM up and the pool replaced it. */
         pm_warn("%s came back after the watchdog gave up on it", path);

@@ -107,6 +107,7 @@ static void warn_restart_only(const pm_config_t *old, const pm_config_t *new)
         {"group", offsetof(pm_config_t, group)},
         {"listen_owner", offsetof(pm_config_t, listen_owner)},
         {"listen_group", offsetof(pm_config_t, listen_group)},
+        {"log_target", offsetof(pm_config_t, log_target)},
     };
     for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
         const char *a = *(char *const *)((const char *)old + keys[i].offset);
@@ -117,6 +118,8 @@ static void warn_restart_only(const pm_config_t *old, const pm_config_t *new)
     if (old->listen_mode != new->listen_mode || old->listen_backlog != new->listen_backlog ||
         old->timeout != new->timeout || old->handler_timeout != new->handler_timeout)
         pm_warn("reload: listen_mode, listen_backlog, timeout and handler_timeout take a restart");
+    if (old->log_facility != new->log_facility || old->log_json != new->log_json)
+        pm_warn("reload: log_facility and log_format take a restart");
 }
 
 /* Builds and checks a new generation: config, handlers, VMs, postconfig.

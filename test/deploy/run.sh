@@ -28,7 +28,9 @@ want_files="
 644 usr/share/doc/pmilter/README.md
 644 usr/share/doc/pmilter/api.md
 644 usr/share/doc/pmilter/postfix.md
-644 usr/share/doc/pmilter/sendmail.md"
+644 usr/share/doc/pmilter/sendmail.md
+644 usr/share/man/man8/pmilter.8
+644 usr/share/man/man5/pmilter.conf.5"
 t_install() {
     local out m f got
     out=$(mk install 2>&1) || { why="make install failed: $(tail -3 <<<"$out")"; return 1; }
