@@ -59,6 +59,7 @@ typedef struct pm_session {
     pm_store_t message_store; /* Pmilter::Session#message_store */
     double dns_ms;        /* ms handlers waited on DNS in this message (logged at eom) */
     struct pm_mime *mime; /* Session#mime's parse (src/mime), made on first use at eom; NULL before */
+    struct pm_spf_result *spf, *spf_helo; /* Session#spf, #spf_helo (src/auth), made on first use; NULL before */
 } pm_session_t;
 
 /* A reply text a handler asked for (set_reply), applied with a reject or tempfail verdict. */
