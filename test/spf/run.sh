@@ -46,6 +46,9 @@ ZONE=$T/spf-zone.conf
     z 'soft.spf.example. TXT "v=spf1 mx/30 ~all"'
     z 'soft.spf.example. MX 10 mx.spf.example.'
     z 'mx.spf.example. A 198.18.2.1'
+    z 'manymx.spf.example. TXT "v=spf1 mx -all"'
+    for i in 1 2 3 4 5 6 7 8 9 10 11; do z "manymx.spf.example. MX $i mx$i.spf.example."; done
+    z 'mx11.spf.example. A 198.18.1.1'
     z 'redir.spf.example. TXT "v=spf1 redirect=neutral.spf.example"'
     z 'neutral.spf.example. TXT "v=spf1 ?all"'
     z 'nospf.spf.example. TXT "not an spf record"'
@@ -88,6 +91,8 @@ exists-miss 198.18.1.2 a@exists.spf.example client.example fail
 ptr-pass 198.18.0.1 a@ptr.spf.example client.example pass
 ptr-unvalidated 198.18.0.2 a@ptr.spf.example client.example fail
 helo-identity 198.18.1.1 - helo.spf.example pass
+mx-limit 198.18.1.1 a@manymx.spf.example client.example permerror
+dns-servfail 198.18.1.1 a@x.servfail.example client.example temperror
 dns-timeout 198.18.1.1 a@slow.spf.example client.example temperror
 EOF
 # pyspf over every scenario first (it takes ~2 s for the timeout).
