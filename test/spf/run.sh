@@ -6,7 +6,7 @@
 # 2. A running pmilter with the real test DNS server (test/dns/server.sh plus
 #    this suite's zone), Session#spf from handlers, every scenario compared
 #    with pyspf (python3-spf) asking the same server at test time.
-# checks: 250  (the least number of PASS/FAIL lines; test/run.sh enforces it)
+# checks: 316  (the least number of PASS/FAIL lines; test/run.sh enforces it)
 cd "$(dirname "$0")/../.." || exit 1
 . test/lib.sh
 BUILD=${BUILD:-build/default}
@@ -189,5 +189,27 @@ if [ "$PLAY_MS" -lt 2900 ]; then pass "spf: a DNS timeout answers within handler
 else fail "spf: a DNS timeout stays within handler_timeout" "took $PLAY_MS ms"; fi
 if kill -0 "$PM_PID" 2>/dev/null; then pass "spf: pmilter is alive after every scenario"; else fail "spf: pmilter is alive" "it died: $(tail -3 "$PM_ERR")"; fi
 stop_pmilter
-check_sanitizer_clean "spf" "$PM_ERR"
+check_sanitizer_clean "spf: no sanitizer report" "$PM_ERR"
+
+## 3. docs/auth.md's SPF recipes, each the handler of its phase, against the same zone
+awk '/^## SPF/ {on = 1; print; next} /^## / {on = 0} on' docs/auth.md >"$T/auth-spf.md"
+EX=$T/spf-docs
+if n=$(python3 test/integration/docs_examples.py "$T/auth-spf.md" "$EX") && [ "$n" -ge 3 ]; then pass "spf docs: every ruby block of docs/auth.md ## SPF is an example ($n)"
+else fail "spf docs: every ruby block of docs/auth.md ## SPF is an example" "${n:-none}"; fi
+for dir in $(find "$EX" -name meta -printf '%h/\n' | sort -V); do
+    phase= verdict= args= client= stdout= line=
+    . "$dir/meta"
+    new_site "docs-$(basename "$dir")" 'handler_timeout = 3'
+    printf '[dns]\nresolver = ["127.0.0.1@%s"]\ntimeout_ms = 1000\n' "$DNS_PORT" >>"$CONF"
+    handler "$phase" "$(cat "$dir/handler.rb")"
+    name="spf docs: docs/auth.md SPF example $(basename "$dir") ($phase, $verdict)"
+    start_pmilter "$CONF" || { fail "$name" "pmilter did not start: $(cat "$PM_ERR")"; continue; }
+    eval "set -- $args"
+    out=$("$CLIENT" -s "unix:$SOCK" "$T/mail.eml" --to "<b@example.org>" "$@" 2>&1)
+    stop_pmilter
+    if ! grep -q "verdict: $verdict" <<<"$out"; then fail "$name" "verdict: $(grep '^verdict' <<<"$out") $(tail -2 "$PM_ERR" | tr '\n' ' ')"
+    elif [ -n "$client" ] && ! grep -qF -- "$client" <<<"$out"; then fail "$name" "client output lacks '$client': $(tr '\n' ' ' <<<"$out" | tail -c 300)"
+    elif [ -n "$stdout" ] && ! grep -qF -- "$stdout" "$PM_OUT"; then fail "$name" "handler output lacks '$stdout': $(head -c 300 "$PM_OUT")"
+    else pass "$name"; fi
+done
 suite_exit
