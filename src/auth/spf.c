@@ -164,8 +164,8 @@ static pm_spf_code_t temperror(eval_t *e, const pm_spf_question_t *q)
 /* An answer with no records counts against the void-lookup limit; 0, or -1 past it. */
 static int count_void(eval_t *e, const pm_spf_question_t *q)
 {
-    if ((q->status != PM_DNS_NOTFOUND && q->n_answers > 0) || !valid_name(q->name))
-        return 0; /* a name that cannot be asked was not looked up */
+    if (q->status == PM_DNS_OK || dns_failed(q) || !valid_name(q->name))
+        return 0; /* answered, failed (not void: no answer), or never asked */
     if (++e->res->void_lookups > MAX_VOID_LOOKUPS) {
         failed(e, PM_SPF_PERMERROR, "more than %d void lookups (last: %s)", MAX_VOID_LOOKUPS, q->name);
         return -1;

@@ -2,11 +2,12 @@
 # SPF: src/auth/spf.c and Session#spf.
 # 1. The official RFC 7208 test suite (python3-spf ships it; test/spf/rfc7208.py
 #    flattens it at test time), all 203 tests, through spf_suite: the C
-#    evaluator reading each scenario's zone data through its lookup interface.
+#    evaluator reading each scenario's zone data through its lookup interface;
+#    then test/spf/own.tsv, cases of our own in the same format.
 # 2. A running pmilter with the real test DNS server (test/dns/server.sh plus
 #    this suite's zone), Session#spf from handlers, every scenario compared
 #    with pyspf (python3-spf) asking the same server at test time.
-# checks: 316  (the least number of PASS/FAIL lines; test/run.sh enforces it)
+# checks: 320  (the least number of PASS/FAIL lines; test/run.sh enforces it)
 cd "$(dirname "$0")/../.." || exit 1
 . test/lib.sh
 BUILD=${BUILD:-build/default}
@@ -33,6 +34,14 @@ done <"$T/rfc7208.out"
 ran=$(grep -c '^PASS: \|^FAIL: ' "$T/rfc7208.out")
 if [ "$ran" = 203 ]; then pass "spf: all 203 tests of the RFC 7208 suite ran"
 else fail "spf: all 203 tests of the RFC 7208 suite ran" "$ran ran: $(tail -1 "$T/rfc7208.err")"; fi
+# Our own cases, same format: limits and explanations the suite does not reach.
+"$SUITE_BIN" test/spf/own.tsv >"$T/own.out" 2>&1
+while IFS= read -r line; do
+    case $line in
+    "PASS: "*) pass "${line#PASS: }" ;;
+    "FAIL: "*) r=${line#FAIL: }; fail "${r%%: *}" "${r#*: }" ;;
+    esac
+done <"$T/own.out"
 
 ## 2. Session#spf through pmilter, against pyspf on the same DNS server
 ZONE=$T/spf-zone.conf

@@ -1,7 +1,8 @@
 /* spf_suite: runs src/auth/spf.c against the RFC 7208 test suite, flattened
  * by test/spf/rfc7208.py (its format is described there), reading the zone
  * data through the evaluator's lookup interface instead of a DNS server.
- * Prints one "PASS: spf rfc7208 <id>" or "FAIL: ..." line per test.
+ * Prints one "PASS: spf <file> <id>" or "FAIL: ..." line per test (<file>:
+ * the file's base name, "rfc7208"; test/spf/own.tsv holds cases of our own).
  * Usage: spf_suite FILE [TEST-ID] (one test, with its DNS questions traced). */
 #include <ctype.h>
 #include <stdio.h>
@@ -19,6 +20,7 @@ typedef struct rr {
 static rr_t *zone;
 static size_t n_zone, cap_zone;
 static int trace;
+static char label[64]; /* the file's name without directory and extension: "rfc7208", "own" */
 
 static void unescape(char *s)
 {
@@ -159,9 +161,9 @@ static int run_test(char **f)
     int ok = allowed(got, results);
     int exp_ok = exp[0] != '=' || (res.explanation && strcmp(res.explanation, exp + 1) == 0);
     if (ok && exp_ok)
-        printf("PASS: spf rfc7208 %s (%s)\n", id, got);
+        printf("PASS: spf %s %s (%s)\n", label, id, got);
     else
-        printf("FAIL: spf rfc7208 %s: got %s (%s; mechanism %s; explanation \"%s\"), want %s%s%s\n", id, got,
+        printf("FAIL: spf %s %s: got %s (%s; mechanism %s; explanation \"%s\"), want %s%s%s\n", label, id, got,
                res.problem ? res.problem : "-", res.mechanism ? res.mechanism : "-",
                res.explanation ? res.explanation : "", results, exp[0] == '=' ? ", explanation " : "",
                exp[0] == '=' ? exp + 1 : "");
@@ -180,6 +182,8 @@ int main(int argc, char **argv)
         perror(argv[1]);
         return 2;
     }
+    const char *base = strrchr(argv[1], '/') ? strrchr(argv[1], '/') + 1 : argv[1];
+    snprintf(label, sizeof label, "%.*s", (int)strcspn(base, "."), base);
     const char *only = argc > 2 ? argv[2] : NULL;
     trace = only != NULL;
     char *line = NULL;
