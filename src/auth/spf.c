@@ -946,8 +946,10 @@ void pm_spf_check(const pm_spf_request_t *req, pm_spf_result_t *res)
     eval_t e = {.req = req, .res = res};
     set_sender(&e, req->sender, req->helo);
     res->domain = pm_strdup(e.sender_domain);
-    if (set_client(&e, req->ip) != 0)
-        res->code = failed(&e, PM_SPF_PERMERROR, "client address \"%s\" is not an IP address", req->ip ? req->ip : "");
+    if (req->ip == NULL)
+        res->code = PM_SPF_NONE; /* no client address (a unix socket): nothing to check */
+    else if (set_client(&e, req->ip) != 0)
+        res->code = failed(&e, PM_SPF_PERMERROR, "client address \"%s\" is not an IP address", req->ip);
     else
         res->code = check_host(&e, e.sender_domain, 0);
     if (res->code != PM_SPF_FAIL)

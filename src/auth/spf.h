@@ -42,7 +42,8 @@ typedef struct pm_spf_question {
 typedef void (*pm_spf_resolve_fn)(void *ctx, pm_spf_question_t *q, size_t n);
 
 typedef struct pm_spf_request {
-    const char *ip;       /* the SMTP client: "192.0.2.1", "2001:db8::1", "::ffff:192.0.2.1" */
+    const char *ip;       /* the SMTP client: "192.0.2.1", "2001:db8::1", "::ffff:192.0.2.1";
+                             NULL (a unix socket): the result is none, nothing asked */
     const char *sender;   /* MAIL FROM address without <>; "" or NULL: the HELO identity */
     const char *helo;     /* HELO/EHLO argument */
     const char *receiver; /* %{r} in explanations; NULL: "unknown" */

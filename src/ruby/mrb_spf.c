@@ -68,11 +68,6 @@ static pm_spf_result_t *run_check(pm_call_t *call, const char *sender)
 {
     pm_session_t *s = call->session;
     pm_spf_result_t *res = pm_calloc(1, sizeof *res);
-    if (s->client_addr == NULL) { /* a unix-socket or unknown client: nothing to check */
-        res->code = PM_SPF_NONE;
-        res->domain = pm_strdup("");
-        return res;
-    }
     pm_spf_dns_t dns;
     set_deadline(call, &dns);
     const char *receiver = call->ctx ? smfi_getsymval(call->ctx, "j") : NULL;
@@ -84,7 +79,7 @@ static pm_spf_result_t *run_check(pm_call_t *call, const char *sender)
     double ms = ms_since(&t0);
     s->dns_ms += ms;
     pm_info("session %lu: spf: %s for %s from %s (%s%s%s) in %.0f ms, %d queries", s->id, pm_spf_code_name(res->code),
-            res->domain, s->client_addr, res->mechanism ? res->mechanism : "no mechanism matched",
+            res->domain, s->client_addr ? s->client_addr : "a unix socket", res->mechanism ? res->mechanism : "no mechanism matched",
             res->problem ? ": " : "", res->problem ? res->problem : "", ms, res->queries);
     return res;
 }

@@ -7,7 +7,7 @@
 # 2. A running pmilter with the real test DNS server (test/dns/server.sh plus
 #    this suite's zone), Session#spf from handlers, every scenario compared
 #    with pyspf (python3-spf) asking the same server at test time.
-# checks: 320  (the least number of PASS/FAIL lines; test/run.sh enforces it)
+# checks: 324  (the least number of PASS/FAIL lines; test/run.sh enforces it)
 cd "$(dirname "$0")/../.." || exit 1
 . test/lib.sh
 BUILD=${BUILD:-build/default}
@@ -196,9 +196,32 @@ else fail "spf: a wrong call gives tempfail" "client exit $PLAY_RC"; fi
 play 198.18.1.1 a@slow.spf.example client.example
 if [ "$PLAY_MS" -lt 2900 ]; then pass "spf: a DNS timeout answers within handler_timeout (${PLAY_MS} ms)"
 else fail "spf: a DNS timeout stays within handler_timeout" "took $PLAY_MS ms"; fi
+play unix:/run/client.sock a@pass.spf.example client.example
+if grep -qxF 'envfrom: none pass.spf.example mechanism=nil explanation=nil' <<<"$OUT" &&
+    grep -q 'spf: none for pass.spf.example from a unix socket .* 0 queries' "$PM_ERR"; then pass "spf: a client without an IP address (unix socket) is none, no DNS asked"
+else fail "spf: a unix-socket client is none" "$(tr '\n' '|' <<<"$OUT")"; fi
 if kill -0 "$PM_PID" 2>/dev/null; then pass "spf: pmilter is alive after every scenario"; else fail "spf: pmilter is alive" "it died: $(tail -3 "$PM_ERR")"; fi
 stop_pmilter
 check_sanitizer_clean "spf: no sanitizer report" "$PM_ERR"
+
+## 2b. A DNS server that is down, slow or answers garbage: temperror, within handler_timeout
+$PY test/spf/garbage_dns.py >"$T/garbage.port" &
+on_exit "kill $!"
+start_delay_relay 1500
+wait_for test -s "$T/garbage.port"
+dead_port=$(python3 -c 'import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+for peer in "down:$dead_port" "slow:$RELAY_PORT" "garbage:$(cat "$T/garbage.port")"; do
+    new_site "peer-${peer%%:*}" 'handler_timeout = 3'
+    printf '[dns]\nresolver = ["127.0.0.1@%s"]\ntimeout_ms = 1000\n' "${peer#*:}" >>"$CONF"
+    handler envfrom 'r = Pmilter::Session.new.spf
+puts "envfrom: #{r.result} #{r.problem}"'
+    start_pmilter "$CONF" || { fail "spf: a DNS server ${peer%%:*}" "pmilter did not start"; continue; }
+    play 198.18.1.1 a@pass.spf.example client.example
+    if grep -q '^envfrom: temperror DNS ' <<<"$OUT" && [ "$PLAY_RC" = 0 ] && [ "$PLAY_MS" -lt 2900 ]; then
+        pass "spf: a DNS server ${peer%%:*}: temperror in $PLAY_MS ms ($(sed -n 's/^envfrom: temperror //p' <<<"$OUT"))"
+    else fail "spf: a DNS server ${peer%%:*}: temperror within handler_timeout" "client exit $PLAY_RC after $PLAY_MS ms: $(tr '\n' '|' <<<"$OUT")"; fi
+    stop_pmilter
+done
 
 ## 3. docs/auth.md's SPF recipes, each the handler of its phase, against the same zone
 awk '/^## SPF/ {on = 1; print; next} /^## / {on = 0} on' docs/auth.md >"$T/auth-spf.md"
