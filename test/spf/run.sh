@@ -7,7 +7,7 @@
 # 2. A running pmilter with the real test DNS server (test/dns/server.sh plus
 #    this suite's zone), Session#spf from handlers, every scenario compared
 #    with pyspf (python3-spf) asking the same server at test time.
-# checks: 324  (the least number of PASS/FAIL lines; test/run.sh enforces it)
+# checks: 325  (the least number of PASS/FAIL lines; test/run.sh enforces it)
 cd "$(dirname "$0")/../.." || exit 1
 . test/lib.sh
 BUILD=${BUILD:-build/default}
@@ -25,6 +25,7 @@ tmpdir
 ## 1. RFC 7208 test suite
 if $PY test/spf/rfc7208.py >"$T/rfc7208.tsv"; then pass "spf: the RFC 7208 suite converts"; else fail "spf: the RFC 7208 suite converts" "test/spf/rfc7208.py failed"; fi
 "$SUITE_BIN" "$T/rfc7208.tsv" >"$T/rfc7208.out" 2>"$T/rfc7208.err"
+suite_rc=$?
 while IFS= read -r line; do
     case $line in
     "PASS: "*) pass "${line#PASS: }" ;;
@@ -35,13 +36,18 @@ ran=$(grep -c '^PASS: \|^FAIL: ' "$T/rfc7208.out")
 if [ "$ran" = 203 ]; then pass "spf: all 203 tests of the RFC 7208 suite ran"
 else fail "spf: all 203 tests of the RFC 7208 suite ran" "$ran ran: $(tail -1 "$T/rfc7208.err")"; fi
 # Our own cases, same format: limits and explanations the suite does not reach.
-"$SUITE_BIN" test/spf/own.tsv >"$T/own.out" 2>&1
+"$SUITE_BIN" test/spf/own.tsv >"$T/own.out" 2>"$T/own.err"
+own_rc=$?
 while IFS= read -r line; do
     case $line in
     "PASS: "*) pass "${line#PASS: }" ;;
     "FAIL: "*) r=${line#FAIL: }; fail "${r%%: *}" "${r#*: }" ;;
     esac
 done <"$T/own.out"
+
+# Under the ASan build a leak or a sanitizer report makes spf_suite exit non-zero.
+if [ "$suite_rc" = 0 ] && [ "$own_rc" = 0 ]; then pass "spf: spf_suite exits 0 (no failure, no sanitizer report)"
+else fail "spf: spf_suite exits 0" "exit $suite_rc/$own_rc: $(grep -m1 -E 'ERROR|runtime error' "$T/rfc7208.err" "$T/own.err")"; fi
 
 ## 2. Session#spf through pmilter, against pyspf on the same DNS server
 ZONE=$T/spf-zone.conf
