@@ -24,30 +24,28 @@ tmpdir
 
 ## 1. RFC 7208 test suite
 if $PY test/spf/rfc7208.py >"$T/rfc7208.tsv"; then pass "spf: the RFC 7208 suite converts"; else fail "spf: the RFC 7208 suite converts" "test/spf/rfc7208.py failed"; fi
-"$SUITE_BIN" "$T/rfc7208.tsv" >"$T/rfc7208.out" 2>"$T/rfc7208.err"
-suite_rc=$?
-while IFS= read -r line; do
-    case $line in
-    "PASS: "*) pass "${line#PASS: }" ;;
-    "FAIL: "*) r=${line#FAIL: }; fail "${r%%: *}" "${r#*: }" ;;
-    esac
-done <"$T/rfc7208.out"
+# run_suite NAME FILE: spf_suite over FILE, its lines reported as ours; sets RC_<NAME>.
+run_suite() {
+    local line r
+    "$SUITE_BIN" "$2" >"$T/$1.out" 2>"$T/$1.err"
+    eval "RC_$1=$?"
+    while IFS= read -r line; do
+        case $line in
+        "PASS: "*) pass "${line#PASS: }" ;;
+        "FAIL: "*) r=${line#FAIL: }; fail "${r%%: *}" "${r#*: }" ;;
+        esac
+    done <"$T/$1.out"
+}
+run_suite rfc7208 "$T/rfc7208.tsv"
 ran=$(grep -c '^PASS: \|^FAIL: ' "$T/rfc7208.out")
 if [ "$ran" = 203 ]; then pass "spf: all 203 tests of the RFC 7208 suite ran"
 else fail "spf: all 203 tests of the RFC 7208 suite ran" "$ran ran: $(tail -1 "$T/rfc7208.err")"; fi
 # Our own cases, same format: limits and explanations the suite does not reach.
-"$SUITE_BIN" test/spf/own.tsv >"$T/own.out" 2>"$T/own.err"
-own_rc=$?
-while IFS= read -r line; do
-    case $line in
-    "PASS: "*) pass "${line#PASS: }" ;;
-    "FAIL: "*) r=${line#FAIL: }; fail "${r%%: *}" "${r#*: }" ;;
-    esac
-done <"$T/own.out"
+run_suite own test/spf/own.tsv
 
 # Under the ASan build a leak or a sanitizer report makes spf_suite exit non-zero.
-if [ "$suite_rc" = 0 ] && [ "$own_rc" = 0 ]; then pass "spf: spf_suite exits 0 (no failure, no sanitizer report)"
-else fail "spf: spf_suite exits 0" "exit $suite_rc/$own_rc: $(grep -m1 -E 'ERROR|runtime error' "$T/rfc7208.err" "$T/own.err")"; fi
+if [ "$RC_rfc7208" = 0 ] && [ "$RC_own" = 0 ]; then pass "spf: spf_suite exits 0 (no failure, no sanitizer report)"
+else fail "spf: spf_suite exits 0" "exit $RC_rfc7208/$RC_own: $(grep -m1 -E 'ERROR|runtime error' "$T/rfc7208.err" "$T/own.err")"; fi
 
 ## 2. Session#spf through pmilter, against pyspf on the same DNS server
 ZONE=$T/spf-zone.conf
