@@ -7,7 +7,7 @@
 # 2. A running pmilter with the real test DNS server (test/dns/server.sh plus
 #    this suite's zone), Session#spf from handlers, every scenario compared
 #    with pyspf (python3-spf) asking the same server at test time.
-# checks: 325  (the least number of PASS/FAIL lines; test/run.sh enforces it)
+# checks: 326  (the least number of PASS/FAIL lines; test/run.sh enforces it)
 cd "$(dirname "$0")/../.." || exit 1
 . test/lib.sh
 BUILD=${BUILD:-build/default}
@@ -15,7 +15,7 @@ ROOT=$PWD
 SUITE_BIN=$ROOT/$BUILD/spf/spf_suite
 CLIENT=$ROOT/$BUILD/pmilter-client
 PY=/usr/bin/python3 # Debian's: python3-spf, python3-yaml and python3-dnspython are Debian packages
-for tool in unbound $PY; do
+for tool in unbound miltertest $PY; do
     command -v $tool >/dev/null || { fail "spf: $tool installed" "missing (scripts/deps.sh)"; suite_exit; }
 done
 $PY -c 'import spf, yaml, dns.resolver' 2>/dev/null || { fail "spf: python modules" "python3-spf/-yaml/-dnspython missing (scripts/deps.sh)"; suite_exit; }
@@ -200,6 +200,27 @@ else fail "spf: a wrong call gives tempfail" "client exit $PLAY_RC"; fi
 play 198.18.1.1 a@slow.spf.example client.example
 if [ "$PLAY_MS" -lt 2900 ]; then pass "spf: a DNS timeout answers within handler_timeout (${PLAY_MS} ms)"
 else fail "spf: a DNS timeout stays within handler_timeout" "took $PLAY_MS ms"; fi
+# Three messages on one connection (miltertest): one aborted after MAIL FROM, one to eom,
+# one rejected at RCPT; each message gets its own check, the abort keeps nothing.
+before=$(grep -c '' "$PM_OUT")
+printf 'dofile("%s")\n%s\n' "$ROOT/test/integration/mtlib.lua" '
+local conn = connect()
+step(conn, SMFIP_NOCONNECT, mt.conninfo, "client", "198.18.1.1")
+step(conn, SMFIP_NOHELO, mt.helo, "client.example")
+expect_reply("mail 1", step(conn, SMFIP_NOMAIL, mt.mailfrom, "<a@pass.spf.example>"), SMFIR_CONTINUE)
+assert(mt.abort(conn) == nil)
+local _, r2 = message({conn = conn, from = "<a@soft.spf.example>", to = "<b@example.org>"})
+expect_reply("eom 2", r2.eom, SMFIR_CONTINUE)
+local _, r3 = message({conn = conn, from = "<a@fail.spf.example>", to = "<b@example.org>"})
+expect_reply("rcpt 3", r3.envrcpt, SMFIR_REJECT)
+mt.disconnect(conn)' >"$T/messages.lua"
+if miltertest -D sock="unix:$SOCK" -s "$T/messages.lua" >"$T/mt.out" 2>&1; then
+    sleep 0.1
+    got=$(tail -n +$((before + 1)) "$PM_OUT" | sed -n 's/^\(envfrom\|eom\): \([a-z]*\) \([a-z.]*\) .*/\1 \2 \3/p' | tr '\n' '|')
+    want='envfrom pass pass.spf.example|envfrom softfail soft.spf.example|eom softfail soft.spf.example|envfrom fail fail.spf.example|'
+    if [ "$got" = "$want" ]; then pass "spf: each message of a connection is checked anew (after an abort and after eom)"
+    else fail "spf: each message of a connection is checked anew" "got $got"; fi
+else fail "spf: each message of a connection is checked anew" "miltertest: $(tail -3 "$T/mt.out" | tr '\n' ' ')"; fi
 play unix:/run/client.sock a@pass.spf.example client.example
 if grep -qxF 'envfrom: none pass.spf.example mechanism=nil explanation=nil' <<<"$OUT" &&
     grep -q 'spf: none for pass.spf.example from a unix socket .* 0 queries' "$PM_ERR"; then pass "spf: a client without an IP address (unix socket) is none, no DNS asked"
