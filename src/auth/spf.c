@@ -318,22 +318,26 @@ static void put(out_t *o, const char *s, size_t n)
     o->buf[o->len] = '\0';
 }
 
+/* Does c split a macro's value? Given delimiters, or "." by default. */
+static int splits(const char *delims, size_t n_delims, char c)
+{
+    return n_delims ? memchr(delims, c, n_delims) != NULL : c == '.';
+}
+
 /* Appends value split on delims, reversed if asked, its rightmost `keep`
  * parts (0: all), joined with dots; URL-escaped when the letter was upper case. */
 static void put_transformed(out_t *o, const char *value, const char *delims, size_t n_delims, int reverse, long keep,
                             int escape)
 {
-    const char *parts[256];
-    size_t lens[256], n = 0;
+    size_t max = 1;
+    for (const char *c = value; *c; c++)
+        max += splits(delims, n_delims, *c);
+    const char **parts = pm_calloc(max, sizeof *parts);
+    size_t *lens = pm_calloc(max, sizeof *lens), n = 0;
     const char *start = value;
     for (const char *c = value;; c++) {
         int end = *c == '\0';
-        if (end || (n_delims ? memchr(delims, *c, n_delims) != NULL : *c == '.')) {
-            if (n == 256) { /* more parts than a DNS name can have: keep the last ones */
-                memmove(parts, parts + 1, sizeof parts - sizeof parts[0]);
-                memmove(lens, lens + 1, sizeof lens - sizeof lens[0]);
-                n--;
-            }
+        if (end || splits(delims, n_delims, *c)) {
             parts[n] = start;
             lens[n++] = (size_t)(c - start);
             start = c + 1;
@@ -367,6 +371,8 @@ static void put_transformed(out_t *o, const char *value, const char *delims, siz
             }
         }
     }
+    free(parts);
+    free(lens);
 }
 
 /* Expands the macro-string s[0..len) for domain into out (X_SYNTAX: only

@@ -7,7 +7,7 @@
 # 2. A running pmilter with the real test DNS server (test/dns/server.sh plus
 #    this suite's zone), Session#spf from handlers, every scenario compared
 #    with pyspf (python3-spf) asking the same server at test time.
-# checks: 326  (the least number of PASS/FAIL lines; test/run.sh enforces it)
+# checks: 327  (the least number of PASS/FAIL lines; test/run.sh enforces it)
 cd "$(dirname "$0")/../.." || exit 1
 . test/lib.sh
 BUILD=${BUILD:-build/default}
