@@ -11,6 +11,7 @@
 
 #include "core/alloc.h"
 #include "mime/mime.h"
+#include "auth/spf.h"
 
 static atomic_ulong next_id = 1;
 static atomic_size_t input_bytes; /* headers and bodies all sessions keep now */
@@ -157,6 +158,8 @@ void pm_session_end_message(pm_session_t *s)
     s->n_headers = 0;
     pm_buf_reset(&s->body);
     s->mime = pm_mime_free(s->mime);
+    s->spf = pm_spf_result_free(s->spf);
+    s->spf_helo = pm_spf_result_free(s->spf_helo);
     if (s->kept_bytes > 0) { /* most messages keep nothing: no write to the counter every worker shares */
         size_t was = atomic_fetch_sub(&input_bytes, s->kept_bytes);
         assert(was >= s->kept_bytes); /* the process-wide count covers every session's share */

@@ -63,6 +63,7 @@ typedef struct pm_session {
     int decided_phase;    /* pm_phase_t whose verdict ended the message; -1 until one did */
     char reply_code[4];   /* the reply code sent with that verdict; "" if the MTA's default */
     struct pm_mime *mime; /* Session#mime's parse (src/mime), made on first use at eom; NULL before */
+    struct pm_spf_result *spf, *spf_helo; /* Session#spf, #spf_helo (src/auth), made on first use; NULL before */
 } pm_session_t;
 
 /* A reply text a handler asked for (set_reply), applied with a reject or tempfail verdict. */

@@ -114,6 +114,7 @@ static const struct {
     {"fetch_all", P(HEADER)},        {"body", P(BODY)},
     {"body_truncated?", P(BODY)},    {"message_size", P(HEADER) | P(BODY)},
     {"macro", P(CONNECT) | P(HELO) | P(ENVFROM) | P(ENVRCPT)},
+    {"spf", P(CONNECT) | P(HELO) | P(ENVFROM)}, {"spf_helo", P(CONNECT) | P(HELO)}, /* client address, HELO name */
 #undef P
 };
 

@@ -7,14 +7,17 @@
 #    its stderr, and exit 0 on SIGTERM.
 # 2. The libFuzzer target for the config loader (build/fuzz/config_fuzz) over
 #    test/fuzz/corpus/config for CONFIG_FUZZ_SECONDS (default 15).
+# 3. The libFuzzer target for the SPF evaluator (build/fuzz/spf_fuzz) over
+#    test/fuzz/corpus/spf for SPF_FUZZ_SECONDS (default 10).
 # Environment: FUZZ_SECONDS, CONFIG_FUZZ_SECONDS, FUZZ_SEED (default: random,
 # printed), FUZZ_THREADS (default 4), KEEP_TMP=1 keeps the logs.
-# checks: 8  (the least number of PASS/FAIL lines; test/run.sh enforces it)
+# checks: 10  (the least number of PASS/FAIL lines; test/run.sh enforces it)
 cd "$(dirname "$0")/../.." || exit 1
 . test/lib.sh
 BUILD=${BUILD:-build/default}
 FUZZ_SECONDS=${FUZZ_SECONDS:-20}
 CONFIG_FUZZ_SECONDS=${CONFIG_FUZZ_SECONDS:-15}
+SPF_FUZZ_SECONDS=${SPF_FUZZ_SECONDS:-10}
 FUZZ_THREADS=${FUZZ_THREADS:-4}
 FUZZ_SEED=${FUZZ_SEED:-$(( (RANDOM << 15 | RANDOM) % 1000000000 ))}
 MF=$BUILD/milterfuzz
@@ -117,8 +120,32 @@ config_fuzz() {
     fi
 }
 
+# ---- 3. libFuzzer on the SPF evaluator (src/auth/spf.c) ----
+spf_fuzz() {
+    local name="spf fuzz" sf=build/fuzz/spf_fuzz f bad=
+    if [ ! -x "$sf" ]; then fail "$name: build" "$sf missing (make test-build; needs scripts/packages/fuzz.txt)"; return; fi
+    for f in test/fuzz/corpus/spf/*; do
+        timeout 30 "$sf" -runs=1 "$f" >"$T/sf-one.out" 2>&1 || bad="$bad $(basename "$f")"
+    done
+    if [ -z "$bad" ]; then pass "$name: every stored seed evaluates"; else fail "$name: every stored seed evaluates" "crashed on:$bad"; fi
+    mkdir -p "$T/spf-corpus"
+    timeout -k 5 $((SPF_FUZZ_SECONDS + 60)) "$sf" -max_total_time="$SPF_FUZZ_SECONDS" -seed="$FUZZ_SEED" \
+        -artifact_prefix="$T/" -print_final_stats=1 "$T/spf-corpus" test/fuzz/corpus/spf >"$T/sf.out" 2>&1
+    local rc=$? runs
+    runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$T/sf.out")
+    echo "spf fuzz: ${runs:-?} executions in ${SPF_FUZZ_SECONDS} s (seed $FUZZ_SEED)"
+    if [ $rc = 0 ]; then pass "$name: no crash in ${runs:-?} runs"
+    else
+        local art; art=$(ls "$T"/crash-* "$T"/leak-* "$T"/timeout-* "$T"/oom-* 2>/dev/null | head -1)
+        fail "$name: no crash in ${runs:-?} runs" "exit $rc; input (base64): $(base64 -w0 "$art" 2>/dev/null); $(grep -m1 -E 'ERROR|runtime error' "$T/sf.out")"
+        grep -m1 -A12 -E 'ERROR: |runtime error' "$T/sf.out" | sed 's/^/    /'
+        [ -n "$art" ] && echo "    keep it: cp $art test/fuzz/corpus/spf/regress-NAME"
+    fi
+}
+
 SECONDS=0
 frame_fuzz
 config_fuzz
+spf_fuzz
 echo "fuzz suite: ${SECONDS} s"
 suite_exit
