@@ -6,7 +6,7 @@ $(FUZZ_DIR)/spf_fuzz.o: test/fuzz/spf_fuzz.c src/auth/spf.h
 	clang $(FUZZ_CFLAGS) -Isrc -c -o $@ $<
 
 $(FUZZ_DIR)/spf_fuzz: $(FUZZ_DIR)/spf_fuzz.o $(FUZZ_DIR)/auth/spf.o $(FUZZ_DIR)/dns/dns.o $(FUZZ_DIR)/core/alloc.o $(FUZZ_DIR)/core/log.o
-	clang -fsanitize=fuzzer $(FUZZ_SAN) -o $@ $^ -lunbound -lpthread
+	clang -fsanitize=fuzzer $(FUZZ_SAN) -o $@ $^ -lunbound -lsystemd -lpthread
 
 test-build:: $(FUZZ_DIR)/spf_fuzz
 fuzz: $(FUZZ_DIR)/spf_fuzz
