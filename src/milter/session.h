@@ -58,6 +58,7 @@ typedef struct pm_session {
     time_t receive_time;  /* when the message began (MAIL FROM, else its first callback) */
     pm_store_t message_store; /* Pmilter::Session#message_store */
     double dns_ms;        /* ms handlers waited on DNS in this message (logged at eom) */
+    struct timespec message_start; /* CLOCK_MONOTONIC at MAIL FROM; 0 outside a message (metrics) */
     struct pm_mime *mime; /* Session#mime's parse (src/mime), made on first use at eom; NULL before */
 } pm_session_t;
 
@@ -82,6 +83,7 @@ typedef struct pm_call {
     size_t body_len;
     const char *unknown_cmd;
     struct timespec started; /* CLOCK_MONOTONIC, set by the runner: bounds DNS waits by handler_timeout */
+    char error_class[64];    /* a failed run: the exception's class, "timeout" or "no_vm" (metrics) */
 } pm_call_t;
 
 pm_session_t *pm_session_new(const pm_config_t *cfg);

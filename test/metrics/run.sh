@@ -4,7 +4,7 @@
 # endpoint fetched with curl and parsed by prometheus_client's text-format
 # parser (samples.py); counts checked exactly against what was sent. Also
 # sd_notify against a test NOTIFY_SOCKET (t_notify.sh).
-# checks: 70  (the least number of PASS/FAIL lines; test/run.sh enforces it)
+# checks: 100  (the least number of PASS/FAIL lines; test/run.sh enforces it)
 cd "$(dirname "$0")/../.." || exit 1
 . test/lib.sh
 trap _run_cleanup EXIT
@@ -68,7 +68,7 @@ sample_is "metrics: envfrom continue" 'pmilter_verdicts_total{phase="envfrom",ve
 sample_is "metrics: envfrom reject" 'pmilter_verdicts_total{phase="envfrom",verdict="reject"}' 2
 sample_is "metrics: envfrom tempfail" 'pmilter_verdicts_total{phase="envfrom",verdict="tempfail"}' 1
 sample_is "metrics: eom continue" 'pmilter_verdicts_total{phase="eom",verdict="continue"}' 5
-sample_is "metrics: handler errors by phase" 'pmilter_handler_errors_total{phase="envfrom"}' 1
+sample_is "metrics: handler errors by phase and class" 'pmilter_handler_errors_total{class="RuntimeError",phase="envfrom"}' 1
 sample_is "metrics: envfrom histogram count = messages" 'pmilter_handler_duration_seconds_count{phase="envfrom"}' 8
 sample_is "metrics: eom histogram count = messages that reached eom" 'pmilter_handler_duration_seconds_count{phase="eom"}' 5
 sample_is "metrics: +Inf bucket = count" 'pmilter_handler_duration_seconds_bucket{le="+Inf",phase="envfrom"}' 8
@@ -153,6 +153,9 @@ scrape
 sample_is "metrics: max_recipients hit once per message" 'pmilter_limits_hit_total{limit="max_recipients"}' 1
 sample_is "metrics: other limits not hit" 'pmilter_limits_hit_total{limit="max_headers"}' 0
 stop_pmilter
+
+# --- operations metrics: message time, errors by class, VM pool, DNS, MIME ---
+. test/metrics/t_ops.sh
 
 # --- systemd notify ---
 . test/metrics/t_notify.sh

@@ -32,7 +32,7 @@ static void *reject_many(void *arg)
 {
     (void)arg;
     for (int i = 0; i < 100000; i++)
-        pm_metrics_message(SMFIS_REJECT);
+        pm_metrics_message(SMFIS_REJECT, 0.001);
     return NULL;
 }
 
