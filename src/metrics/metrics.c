@@ -73,17 +73,22 @@ void pm_metrics_vm_wait(void) { bump(&vm_waits); }
 void pm_metrics_vm_replaced(void) { bump(&vm_replaced); }
 void pm_metrics_watchdog_kill(void) { bump(&watchdog_kills); }
 
-/* The slot of class in error_class, added if there is room; under error_lock. */
+/* The slot of class in error_class, added if there is room; under
+ * error_lock. Quotes, backslashes and newlines become _, so the name needs
+ * no escaping as a label value. */
 static int error_class_index(const char *class)
 {
-    if (class == NULL || *class == '\0')
-        class = "other";
+    char name[ERROR_CLASS_LEN];
+    snprintf(name, sizeof name, "%s", class && *class ? class : "other");
+    for (char *c = name; *c; c++)
+        if (*c == '"' || *c == '\\' || *c == '\n')
+            *c = '_';
     for (int i = 0; i < n_error_classes; i++)
-        if (strncmp(error_class[i], class, ERROR_CLASS_LEN - 1) == 0)
+        if (strcmp(error_class[i], name) == 0)
             return i;
     if (n_error_classes > MAX_ERROR_CLASSES)
         return 0;
-    snprintf(error_class[n_error_classes], ERROR_CLASS_LEN, "%s", class);
+    memcpy(error_class[n_error_classes], name, sizeof name);
     return n_error_classes++;
 }
 

@@ -4,7 +4,7 @@
 # endpoint fetched with curl and parsed by prometheus_client's text-format
 # parser (samples.py); counts checked exactly against what was sent. Also
 # sd_notify against a test NOTIFY_SOCKET (t_notify.sh).
-# checks: 109  (the least number of PASS/FAIL lines; test/run.sh enforces it)
+# checks: 130  (the least number of PASS/FAIL lines; test/run.sh enforces it)
 cd "$(dirname "$0")/../.." || exit 1
 . test/lib.sh
 trap _run_cleanup EXIT
@@ -83,6 +83,9 @@ check "metrics: RSS is reported" grep -qE '^pmilter_resident_memory_bytes [1-9][
 sample_is "metrics: KV calls (none made)" "pmilter_kv_calls_total" 0
 sample_is "metrics: no reload yet" 'pmilter_reloads_total{result="ok"}' 0
 
+# --- pmilter-client --stats ---
+. test/metrics/t_stats.sh
+
 # --- other paths, methods and malformed requests ---
 got=$(status_of "http://127.0.0.1:$PORT/"); [ "$got" = 404 ] && pass "metrics: / is 404" || fail "metrics: / is 404" "got $got"
 got=$(status_of "http://127.0.0.1:$PORT/metricsx"); [ "$got" = 404 ] && pass "metrics: /metricsx is 404" || fail "metrics: /metricsx is 404" "got $got"
@@ -108,7 +111,7 @@ check "metrics: pmilter alive after malformed requests" kill -0 "$PM_PID"
 kill -USR1 "$PM_PID"
 reloaded() { scrape && grep -qxF 'pmilter_reloads_total{result="ok"} 1' "$T/samples"; }
 check "metrics: reloads_total{result=ok} after SIGUSR1" wait_for reloaded
-sample_is "metrics: a reload keeps counts" 'pmilter_messages_total{verdict="continue"}' 5
+sample_is "metrics: a reload keeps counts" 'pmilter_messages_total{verdict="continue"}' 8 # 5 + t_stats.sh's 3
 sample_is "metrics: a reload keeps custom metrics" 'spam_rules_total{rule="bad_subject"}' 2
 echo 'this is not toml = = =' >>"$CONF"
 kill -USR1 "$PM_PID"
