@@ -158,6 +158,7 @@ report=$(
 mkdir -p "$ROOT/bench/results"
 echo "$report" >"$ROOT/bench/results/LATEST.md"
 echo "$report"
+{ echo; echo "## Scrape cost (bench/scrape.sh)"; echo; "$ROOT/bench/scrape.sh"; } | tee -a "$ROOT/bench/results/LATEST.md"
 echo
 echo "bench: written to bench/results/LATEST.md" >&2
 # Wrong verdicts or errors counted in the table (field 11 > 0, field 12 not true) fail it as well.
