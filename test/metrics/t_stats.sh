@@ -20,12 +20,13 @@ sleep 0.5; for i in 1 2 3; do send good; done
 wait "$STATS_PID"
 stats_has "stats: a rate over the interval" '^  continue +8 +(0\.[1-9]|1\.[0-5])$'
 
-# A fixture endpoint: 100 envfrom runs, 50 within 1 ms, the rest within 2.5 ms.
+# A fixture endpoint: 100 envfrom runs, 20 within 1 ms, the rest within 4 ms: p50 is
+# 1 + 3 x 30/80 = 2.125 ms, p99 1 + 3 x 79/80 = 3.96 ms (linear within the bucket).
 cat >"$T/fixture.prom" <<'PROM'
 # TYPE pmilter_messages_total counter
 pmilter_messages_total{verdict="continue"} 100
-pmilter_handler_duration_seconds_bucket{phase="envfrom",le="0.001"} 50
-pmilter_handler_duration_seconds_bucket{phase="envfrom",le="0.0025"} 100
+pmilter_handler_duration_seconds_bucket{phase="envfrom",le="0.001"} 20
+pmilter_handler_duration_seconds_bucket{phase="envfrom",le="0.004"} 100
 pmilter_handler_duration_seconds_bucket{phase="envfrom",le="+Inf"} 100
 pmilter_handler_duration_seconds_count{phase="envfrom"} 100
 pmilter_handler_errors_total{phase="envfrom",class="Weird \"quoted\" {class}"} 3
@@ -48,7 +49,7 @@ FIXTURE_PID=$!
 on_exit "kill $FIXTURE_PID"
 wait_for curl -sf -o /dev/null "http://127.0.0.1:$FIXTURE_PORT/metrics"
 "$CLIENT" --stats "http://127.0.0.1:$FIXTURE_PORT/metrics" --interval 0.1 >"$T/stats.out" 2>&1
-stats_has "stats: p50 interpolated as histogram_quantile does (1.0 ms)" '^  envfrom +100 +1\.0 ms +2\.5 ms +3$'
+stats_has "stats: p50 and p99 interpolated as histogram_quantile does" '^  envfrom +100 +2\.1 ms +4\.0 ms +3$'
 stats_has "stats: a class name with quotes and braces" '^  errors of class Weird "quoted" \{class\}: 3$'
 "$CLIENT" --stats "http://127.0.0.1:$FIXTURE_PORT/garbage" >"$T/stats.out" 2>&1; st=$?
 [ "$st" = 3 ] && pass "stats: garbage exits 3" || fail "stats: garbage exits 3" "exit $st"
