@@ -38,8 +38,8 @@ check "notify: RELOADING=1 carries MONOTONIC_USEC" grep -qE 'RELOADING=1 MONOTON
 ready_again() { [ "$(grep -c 'READY=1' "$T/notify.log")" -ge 2 ]; }
 check "notify: READY=1 after the reload" wait_for ready_again
 
-# Wedge the accept loop: the main thread, stopped by PTRACE_INTERRUPT for 20 s.
-"$PY" - "$PM_PID" 20 >"$T/freeze.log" 2>&1 <<'PY' &
+# Wedge the accept loop: the main thread, stopped by PTRACE_INTERRUPT for 17 s.
+"$PY" - "$PM_PID" 17 >"$T/freeze.log" 2>&1 <<'PY' &
 import ctypes, os, sys, time
 libc = ctypes.CDLL(None, use_errno=True)
 libc.ptrace.argtypes = [ctypes.c_long, ctypes.c_long, ctypes.c_void_p, ctypes.c_void_p]
@@ -82,3 +82,4 @@ first_ready=$(grep -n 'READY=1' "$T/notify.log" | head -1 | cut -d: -f1)
 [ -n "$first_ping" ] && [ "$first_ready" -lt "$first_ping" ] && pass "notify: pings start after READY=1" ||
     fail "notify: pings after READY" "READY at line $first_ready, first ping at ${first_ping:-none}"
 check "notify: STATUS line before STOPPING" grep -q 'STATUS=serving' "$T/notify.log"
+check_sanitizer_clean "notify: no sanitizer report"
