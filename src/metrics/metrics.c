@@ -435,6 +435,8 @@ static void render_subsystems(FILE *f)
     fprintf(f, "pmilter_kv_errors_total %llu\n", kv.errors);
     header(f, "pmilter_kv_seconds_total", "counter", "Time spent in Pmilter::KV calls.");
     fprintf(f, "pmilter_kv_seconds_total %.6f\n", kv.latency_us / 1e6);
+    header(f, "pmilter_kv_evictions_total", "counter", "Keys the memory backend evicted to stay under kv.memory_limit.");
+    fprintf(f, "pmilter_kv_evictions_total %llu\n", kv.evicted);
     pm_mime_stats_t mime = pm_mime_stats();
     header(f, "pmilter_mime_parses_total", "counter", "Messages parsed for Session#mime.");
     fprintf(f, "pmilter_mime_parses_total %llu\n", mime.parses);

@@ -8,13 +8,14 @@
 start_dns_server || fail "ops: DNS test server starts" "see above"
 new_site ops 'min_worker = 1' 'max_worker = 1' 'handler_timeout = 2'
 PORT=$(free_port)
-printf '[metrics]\nlisten = "127.0.0.1:%s"\n[dns]\nresolver = ["127.0.0.1@%s"]\n[mime]\nmax_parts = 2\n' "$PORT" "$DNS_PORT" >>"$CONF"
+printf '[metrics]\nlisten = "127.0.0.1:%s"\n[dns]\nresolver = ["127.0.0.1@%s"]\n[mime]\nmax_parts = 2\n[kv]\nmemory_limit = 1\n' "$PORT" "$DNS_PORT" >>"$CONF"
 handler envfrom '
 cmd = Pmilter::Session.new.envelope_from.sub("<", "").split("@")[0]
 case cmd
 when "boom" then raise "boom"
 when "nomethod" then nil.frobnicate
 when "busy" then t = Time.now; while Time.now - t < 0.6; end
+when "kvfill" then 200.times { |i| Pmilter::KV.set("fill#{i}", "x" * 10000) }
 when "slow" then t = Time.now; while Time.now - t < 4; end
 when "dns"
   Pmilter::DNS.a("good.example")
@@ -55,6 +56,12 @@ sample_is "ops: DNS answers error (SERVFAIL)" 'pmilter_dns_answers_total{status=
 sample_is "ops: DNS timeouts" 'pmilter_dns_answers_total{status="timeout"}' 1
 check "ops: DNS wait time includes the 0.3 s timeout" \
     awk '$1 == "pmilter_dns_wait_seconds_total" { exit !($2 >= 0.3 && $2 < 10) }' "$T/samples"
+sample_is "ops: no KV eviction yet" "pmilter_kv_evictions_total" 0
+send kvfill
+scrape
+check "ops: 2 MB into a 1 MiB kv.memory_limit: evictions counted" \
+    awk '$1 == "pmilter_kv_evictions_total" { exit !($2 >= 50 && $2 < 200) }' "$T/samples"
+sample_is "ops: KV calls counted" "pmilter_kv_calls_total" 200
 sample_is "ops: no VM busy between messages" "pmilter_vm_pool_busy" 0
 sample_is "ops: no wait for a VM yet" "pmilter_vm_pool_waits_total" 0
 
