@@ -3,7 +3,7 @@
 # (bench/pmilter-bench.conf) with [metrics] on, loaded by pmilter-client
 # (8 conns x 10 msgs), measured ROUNDS times interleaved without and with a
 # scraper fetching /metrics every 100 ms (one Python process, keep-alive, as
-# Prometheus does). Prints the median msg/s of each, their ratio (target: the
+# Prometheus does), the order alternating by round. Prints the median msg/s of each, their ratio (target: the
 # scrape costs < 1 % of throughput) and pmilter's CPU per scrape measured
 # alone (utime+stime over SCRAPES back-to-back scrapes). Shared machine: the
 # throughput ratio is noisy at the 1 % level; the CPU figure is the steadier one.
@@ -55,15 +55,23 @@ load() { "$CLIENT" --load -s "$SPEC" -c 8 -m 10 -t "$SECS" -b 2048 --headers 10 
 RAW=$BENCH_TMP/scrape.txt
 : >"$RAW"
 echo "bench-scrape: $ROUNDS rounds x ${SECS}s, without and with a scrape every 100 ms ..." >&2
-for round in $(seq 1 "$ROUNDS"); do
-    echo "without $(load)" >>"$RAW"
+# with: one measurement under a scrape every 100 ms; records msg/s, and the
+# scrapes made and the scraper's own CPU ticks over the measurement.
+with() {
     "$PY" "$BENCH_TMP/scraper.py" "$PORT" 0.1 0 >"$BENCH_TMP/scrapes" &
-    spid=$!
-    sleep 0.5 # the scraper is running before the load starts
-    w0=$(date +%s.%N)
+    local spid=$! w0 s0
+    sleep 0.5 # the scraper is running (Python started) before the load starts
+    w0=$(date +%s.%N); s0=$(bench_ticks "$spid")
     echo "with $(load)" >>"$RAW"
+    local s1; s1=$(bench_ticks "$spid")
     kill -TERM "$spid"; wait "$spid" || true
-    echo "scrapes $(cat "$BENCH_TMP/scrapes") $(awk -v a="$w0" -v b="$(date +%s.%N)" 'BEGIN { print b - a + 0.5 }')" >>"$RAW"
+    echo "scrapes $(cat "$BENCH_TMP/scrapes") $(awk -v a="$w0" -v b="$(date +%s.%N)" 'BEGIN { print b - a + 0.5 }') $((s1 - s0))" >>"$RAW"
+}
+# Rounds alternate the order (without, with; then with, without) so neither
+# side always runs on a machine warmed or loaded by the other.
+for round in $(seq 1 "$ROUNDS"); do
+    if [ $((round % 2)) = 1 ]; then echo "without $(load)" >>"$RAW"; with
+    else with; echo "without $(load)" >>"$RAW"; fi
 done
 t0=$(bench_ticks "$PID")
 scraper 0 "$SCRAPES" >/dev/null
@@ -75,14 +83,15 @@ function median(list,   k, a, i, j, t) {
     for (i = 2; i <= k; i++) { t = a[i]; for (j = i - 1; j >= 1 && a[j] + 0 > t + 0; j--) a[j + 1] = a[j]; a[j + 1] = t }
     return k % 2 ? a[(k + 1) / 2] : (a[k / 2] + a[k / 2 + 1]) / 2
 }
-$1 == "scrapes" { scrapes += $2; secs += $3; next }
+$1 == "scrapes" { scrapes += $2; secs += $3; sticks += $4; next }
 { v[$1] = v[$1] " " $2; err += $3 }
 END {
     w = median(v["without"]); s = median(v["with"]); ratio = w > 0 ? s / w : 0
     us = ticks / hz * 1e6 / n
-    print "| unix 8x10, seed scenario | msg/s without scrapes | msg/s with scrapes | scrapes/s reached | ratio | throughput cost | pmilter CPU per scrape | CPU share of one core at 10 scrapes/s | scrape size | errors |"
-    print "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|"
-    printf "| medians of %d interleaved rounds | %.0f | %.0f | %.1f | %.3f | %.2f %% %s | %.0f us | %.3f %% | %d bytes | %d |\n", \
+    print "| unix 8x10, seed scenario | msg/s without scrapes | msg/s with scrapes | scrapes/s reached | ratio | throughput cost | pmilter CPU per scrape | its share of one core at 10 scrapes/s | the scraper'"'"'s own CPU per scrape (same machine) | scrape size | errors |"
+    print "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|"
+    printf "| medians of %d interleaved rounds | %.0f | %.0f | %.1f | %.3f | %.2f %% %s | %.0f us | %.3f %% | %.0f us | %d bytes | %d |\n", \
         split(v["with"], tmp, " "), w, s, (secs > 0 ? scrapes / secs : 0), ratio, (1 - ratio) * 100, \
-        ((1 - ratio) < 0.01 ? "(target < 1 %: met)" : "(target < 1 %: MISSED)"), us, us * 10 / 1e4, bytes, err
+        ((1 - ratio) < 0.01 ? "(target < 1 %: met)" : "(target < 1 %: MISSED)"), us, us * 10 / 1e4, \
+        (scrapes > 0 ? sticks / hz * 1e6 / scrapes : 0), bytes, err
 }' "$RAW"
