@@ -1,6 +1,6 @@
 /* notify: sd_notify(3) messages and the STATUS/WATCHDOG thread (see
- * notify.h). The thread wakes every half WatchdogSec (every STATUS_EVERY
- * seconds without a watchdog) and sends one datagram: STATUS=, plus
+ * notify.h). The thread wakes every STATUS_EVERY seconds, or every half
+ * WatchdogSec when that is shorter, and sends one datagram: STATUS=, plus
  * WATCHDOG=1 if the accept loop made progress lately. Why the accept loop
  * and not the timer alone: a timer thread keeps running in a daemon whose
  * listener is stuck (a lock, a blocked accept), so its ping would prove
@@ -69,14 +69,15 @@ static void *notify_loop(void *arg)
     uint64_t watchdog_usec = 0;
     int watchdog = sd_watchdog_enabled(0, &watchdog_usec) > 0 && watchdog_usec > 0;
     (void)arg;
-    double interval = watchdog ? watchdog_usec / 2e6 : STATUS_EVERY, last_time = now_seconds();
+    double interval = watchdog && watchdog_usec / 2e6 < STATUS_EVERY ? watchdog_usec / 2e6 : STATUS_EVERY;
+    double last_time = now_seconds();
     unsigned long long last_messages = 0;
     long long open;
     pm_metrics_totals(&open, &last_messages);
     pthread_mutex_lock(&lock);
     while (!stopping) {
         struct timespec until;
-        clock_gettime(CLOCK_REALTIME, &until); /* the condvar's clock */
+        clock_gettime(CLOCK_MONOTONIC, &until); /* the condvar's clock (pm_notify_start) */
         long long ns = until.tv_nsec + (long long)(interval * 1e9);
         until.tv_sec += (time_t)(ns / 1000000000LL);
         until.tv_nsec = (long)(ns % 1000000000LL);
@@ -94,7 +95,11 @@ void pm_notify_start(void)
 {
     if (getenv("NOTIFY_SOCKET") == NULL || started)
         return;
-    pthread_cond_init(&wake, NULL);
+    pthread_condattr_t attr;
+    pthread_condattr_init(&attr);
+    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC); /* a wall-clock step must not stall the pings */
+    pthread_cond_init(&wake, &attr);
+    pthread_condattr_destroy(&attr);
     started = pthread_create(&thread, NULL, notify_loop, NULL) == 0;
 }
 
