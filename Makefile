@@ -8,10 +8,10 @@ SAN      ?=
 CFLAGS   += -std=c11 -D_GNU_SOURCE -Isrc $(OPT) -g -Wall -Wextra -Wshadow -Wformat=2 -Wno-unused-parameter $(SAN)
 CXXFLAGS += -std=c++17 -Isrc $(OPT) -g -Wall -Wextra $(SAN)
 # libmilter statically, so that --wrap can reach into it: sigwait (prompt shutdown, src/core/signals.c)
-# mi_rd_cmd (input repair, src/milter/milter_input.c) and accept (no spin on EMFILE,
-# src/milter/milter_accept.c).
+# mi_rd_cmd (input repair, src/milter/milter_input.c), accept (no spin on EMFILE,
+# src/milter/milter_accept.c) and poll (the listener's heartbeat for the systemd watchdog, same file).
 LDLIBS   += -l:libmilter.a -lmruby -lonig -lunbound -lhiredis -lmicrohttpd -lsystemd $(shell pkg-config --libs gmime-3.0 2>/dev/null) -lm -lpthread -lstdc++
-WRAP_FLAGS := -Wl,--wrap=sigwait -Wl,--wrap=mi_rd_cmd -Wl,--wrap=accept
+WRAP_FLAGS := -Wl,--wrap=sigwait -Wl,--wrap=mi_rd_cmd -Wl,--wrap=accept -Wl,--wrap=poll
 LDFLAGS  += $(WRAP_FLAGS) $(SAN)
 
 BUILD    ?= build/default

@@ -160,6 +160,7 @@ echo "$report"
 if [ -z "${CELLS:-}${TRANSPORTS:-}" ]; then
     mkdir -p "$ROOT/bench/results"
     echo "$report" >"$ROOT/bench/results/LATEST.md"
+    { echo; echo "## Scrape cost (bench/scrape.sh)"; echo; "$ROOT/bench/scrape.sh"; } | tee -a "$ROOT/bench/results/LATEST.md"
     echo
     echo "bench: written to bench/results/LATEST.md" >&2
 fi

@@ -6,7 +6,7 @@ CLIENT_SRCS := $(wildcard client/*.c)
 CLIENT_OBJS := $(CLIENT_SRCS:client/%.c=$(BUILD)/client/%.o)
 
 $(BUILD)/pmilter-client: $(CLIENT_OBJS)
-	$(CC) $(SAN) -o $@ $^ -lpthread
+	$(CC) $(SAN) -o $@ $^ -lcurl -lm -lpthread
 
 $(BUILD)/client/%.o: client/%.c $(wildcard client/*.h)
 	@mkdir -p $(@D)

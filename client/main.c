@@ -5,6 +5,7 @@
  *   pmilter-client -s SPEC mail.eml [--from A] [--to B ...] [--client-ip IP] [--client-host NAME]
  *                  [--client-port N] [--helo NAME] [--macro [PHASE:]NAME=VALUE ...] [--timeout S] [--json]
  *   pmilter-client --load -s SPEC -c CONNS -m MSGS -t SECONDS -b BODY_BYTES [--headers N] [--from A] [--to B] [--json]
+ *   pmilter-client --stats URL [--interval SECONDS] [--timeout SECONDS]
  * DESCRIPTION
  *   argv only: parses options, loads the message, hands off to play_run() or load_run(), prints.
  * DIAGNOSTICS
@@ -22,6 +23,7 @@
 #include "load.h"
 #include "milter_proto.h"
 #include "play.h"
+#include "stats.h"
 
 #define EX_USAGE 64
 #define EX_NOINPUT 66
@@ -29,6 +31,7 @@
 static const char usage_text[] =
     "usage: pmilter-client -s SPEC MAIL.eml [options]      play one message against a milter\n"
     "       pmilter-client --load -s SPEC [load options]   load generator\n"
+    "       pmilter-client --stats URL [--interval S]      pmilter's metrics, for a person\n"
     "\n"
     "SPEC is unix:/path, local:/path, inet:PORT@HOST or inet6:PORT@HOST. MAIL.eml may be - for stdin.\n"
     "\n"
@@ -55,6 +58,9 @@ static const char usage_text[] =
     "  --headers N            generated header count (default 10)\n"
     "  --from A, --to B       envelope (default <load-from@example.com>, <load-to@example.com>)\n"
     "  --json                 machine-readable summary\n"
+    "\n"
+    "stats: URL is pmilter's [metrics] endpoint, e.g. http://127.0.0.1:9779/metrics; it is\n"
+    "fetched twice, --interval seconds apart (default 1), for the rates.\n"
     "\n"
     "exit status: 0 accept/continue, 1 reject/discard, 2 tempfail, 3 protocol error\n"
     "(connection refused, bad frame, closed early, timeout), 64 usage error,\n"
@@ -115,7 +121,7 @@ static char *bracket(const char *a)
 
 int main(int argc, char **argv)
 {
-    enum { O_FROM = 256, O_TO, O_CIP, O_CHOST, O_CPORT, O_HELO, O_MACRO, O_JSON, O_TIMEOUT, O_LOAD, O_HEADERS };
+    enum { O_FROM = 256, O_TO, O_CIP, O_CHOST, O_CPORT, O_HELO, O_MACRO, O_JSON, O_TIMEOUT, O_LOAD, O_HEADERS, O_STATS, O_INTERVAL };
     static const struct option longopts[] = {
         {"from", required_argument, 0, O_FROM},         {"to", required_argument, 0, O_TO},
         {"client-ip", required_argument, 0, O_CIP},     {"client-host", required_argument, 0, O_CHOST},
@@ -123,13 +129,16 @@ int main(int argc, char **argv)
         {"macro", required_argument, 0, O_MACRO},       {"json", no_argument, 0, O_JSON},
         {"timeout", required_argument, 0, O_TIMEOUT},   {"load", no_argument, 0, O_LOAD},
         {"headers", required_argument, 0, O_HEADERS},   {"help", no_argument, 0, 'h'},
-        {"spec", required_argument, 0, 's'},            {0, 0, 0, 0},
+        {"spec", required_argument, 0, 's'},            {"stats", required_argument, 0, O_STATS},
+        {"interval", required_argument, 0, O_INTERVAL}, {0, 0, 0, 0},
     };
     play_opts_t o = {.timeout_ms = 10000, .client_ip = "127.0.0.1", .client_host = "localhost", .client_port = 40000};
     load_opts_t lo = {.conns = 1, .msgs = 100, .seconds = 5, .body_bytes = 2000, .headers = 10};
     const char **to = NULL;
     play_macro_t *macros = NULL;
     int json = 0, load = 0, rc = EX_USAGE;
+    const char *stats_url = NULL;
+    double interval = 1;
     double d;
     int opt;
     /* Options may follow the message file (GNU permutation). */
@@ -188,6 +197,15 @@ int main(int argc, char **argv)
         case O_LOAD:
             load = 1;
             break;
+        case O_STATS:
+            stats_url = optarg;
+            break;
+        case O_INTERVAL:
+            if ((interval = number(optarg)) <= 0 || interval > 3600) {
+                rc = usage_error("bad --interval \"%s\": expected seconds > 0", optarg);
+                goto out;
+            }
+            break;
         case 'c':
         case 'm':
         case O_HEADERS:
@@ -220,6 +238,11 @@ int main(int argc, char **argv)
     o.to = to;
     lo.timeout_ms = o.timeout_ms;
     lo.json = json;
+    if (stats_url) {
+        rc = optind == argc ? stats_run(stats_url, interval, o.timeout_ms)
+                            : usage_error("unexpected argument \"%s\" with --stats", argv[optind]);
+        goto out;
+    }
     if (!o.spec) {
         rc = usage_error("%s", "missing -s SPEC (the milter address)");
         goto out;

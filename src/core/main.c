@@ -138,9 +138,11 @@ int main(int argc, char **argv)
         pm_runtime_retain(rt);
         pm_signals_start_reload();
         pm_notify("READY=1\nSTATUS=serving"); /* the socket listens already */
+        pm_notify_start(); /* STATUS lines, WatchdogSec= pings */
         if (pm_milter_run(cfg, fd) != 0)
             status = 1;
         pm_runtime_release(rt);
+        pm_notify_stop();
         pm_signals_done();
         rt = pm_runtime_acquire(); /* the latest generation, after any reload */
         pm_runner_run_process_handler(rt, PM_PHASE_MASTER_EXIT);

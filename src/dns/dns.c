@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <poll.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,6 +35,8 @@ static int stop_pipe[2] = {-1, -1};
 /* Guards every pending_t and the waiters' counts; answers broadcast `answered`. */
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t answered;
+/* pm_dns_stats: relaxed atomics, added to as each pm_dns_resolve returns. */
+static atomic_ullong stat_queries, stat_status[PM_DNS_STATUSES], stat_wait_us;
 
 static double ms_since(const struct timespec *t0)
 {
@@ -234,6 +237,23 @@ static void abandon(pm_dns_query_t *q, size_t n)
     }
 }
 
+/* Adds a finished batch to the counters. */
+static void count(const pm_dns_query_t *q, size_t n, double waited_ms)
+{
+    atomic_fetch_add_explicit(&stat_queries, n, memory_order_relaxed);
+    for (size_t i = 0; i < n; i++)
+        atomic_fetch_add_explicit(&stat_status[q[i].status], 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&stat_wait_us, (unsigned long long)(waited_ms * 1000), memory_order_relaxed);
+}
+
+pm_dns_stats_t pm_dns_stats(void)
+{
+    pm_dns_stats_t st = {atomic_load(&stat_queries), {0}, atomic_load(&stat_wait_us)};
+    for (int i = 0; i < PM_DNS_STATUSES; i++)
+        st.status[i] = atomic_load(&stat_status[i]);
+    return st;
+}
+
 void pm_dns_resolve(pm_dns_query_t *q, size_t n, int timeout_ms)
 {
     for (size_t i = 0; i < n; i++) {
@@ -244,10 +264,13 @@ void pm_dns_resolve(pm_dns_query_t *q, size_t n, int timeout_ms)
         q[i].pending = NULL;
         q[i].elapsed_ms = 0;
     }
-    if (ctx == NULL)
+    struct timespec started, deadline;
+    clock_gettime(CLOCK_MONOTONIC, &started);
+    if (ctx == NULL) {
+        count(q, n, 0);
         return;
-    struct timespec deadline;
-    clock_gettime(CLOCK_MONOTONIC, &deadline);
+    }
+    deadline = started;
     deadline.tv_sec += timeout_ms / 1000;
     deadline.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
     if (deadline.tv_nsec >= 1000000000L) {
@@ -264,6 +287,7 @@ void pm_dns_resolve(pm_dns_query_t *q, size_t n, int timeout_ms)
     if (remaining > 0)
         abandon(q, n);
     pthread_mutex_unlock(&mu);
+    count(q, n, ms_since(&started));
 }
 
 void pm_dns_query_clear(pm_dns_query_t *q, size_t n)

@@ -15,6 +15,7 @@ typedef enum {
     PM_DNS_NOTFOUND, /* NXDOMAIN or NODATA: no records, not an error */
     PM_DNS_ERROR,    /* SERVFAIL, REFUSED, or the resolver failed: rcode/why say which */
     PM_DNS_TIMEOUT,  /* no answer before the deadline; the query was cancelled */
+    PM_DNS_STATUSES  /* how many there are */
 } pm_dns_status_t;
 
 typedef struct pm_dns_settings {
@@ -61,5 +62,13 @@ const char *pm_dns_type_name(int rrtype); /* "A", ... or "TYPE" for the rest */
 int pm_dns_reverse_name(const char *ip, const char *zone, char *out, size_t outlen);
 /* Do two address strings name the same address (2001:db8::1 = 2001:DB8:0::1)? */
 int pm_dns_same_address(const char *a, const char *b);
+
+/* Counters since start, for the metrics endpoint (docs/metrics.md): queries
+ * asked, their outcomes by status, and the time callers waited in
+ * pm_dns_resolve (once per batch, however many queries it had). */
+typedef struct pm_dns_stats {
+    unsigned long long queries, status[PM_DNS_STATUSES], wait_us;
+} pm_dns_stats_t;
+pm_dns_stats_t pm_dns_stats(void);
 
 #endif

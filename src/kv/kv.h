@@ -72,6 +72,7 @@ pm_kv_redis_t *pm_kv_redis_free(pm_kv_redis_t *r);
 /* ---- counters ---- */
 typedef struct pm_kv_stats {
     unsigned long long calls, errors, latency_us; /* latency_us: total over all calls */
+    unsigned long long evicted;                   /* keys the memory backend evicted for memory_limit */
 } pm_kv_stats_t;
 void pm_kv_stats_add(int failed, unsigned long long latency_us);
 pm_kv_stats_t pm_kv_stats(void);

@@ -426,5 +426,6 @@ void pm_kv_stats_add(int failed, unsigned long long latency_us)
 
 pm_kv_stats_t pm_kv_stats(void)
 {
-    return (pm_kv_stats_t){atomic_load(&stat_calls), atomic_load(&stat_errors), atomic_load(&stat_latency_us)};
+    return (pm_kv_stats_t){atomic_load(&stat_calls), atomic_load(&stat_errors), atomic_load(&stat_latency_us),
+                           process_store ? atomic_load(&process_store->evicted) : 0};
 }

@@ -15,7 +15,9 @@
 
 #include "core/alloc.h"
 #include "core/config.h"
+#include "dns/dns.h"
 #include "kv/kv.h"
+#include "mime/mime.h"
 #include "metrics/metrics_internal.h"
 
 static const double bucket_bound[PM_METRICS_BUCKETS] = {1e-5, 2.5e-5, 5e-5, 1e-4, 2.5e-4, 5e-4, 1e-3,
@@ -29,13 +31,24 @@ typedef struct {
     atomic_ullong sum_ns, count;
 } histogram_t;
 
-static atomic_ullong sessions_total, reloads_ok, reloads_failed, watchdog_kills;
+static atomic_ullong sessions_total, reloads_ok, reloads_failed, watchdog_kills, vm_waits, vm_replaced;
 static atomic_llong sessions_open;
-static atomic_int vm_pool_size;
+static atomic_int vm_pool_size, vm_busy;
 static atomic_ullong messages[N_VERDICTS];
 static atomic_ullong verdicts[N_PHASES][N_VERDICTS];
-static atomic_ullong handler_errors[N_PHASES];
 static histogram_t handler_seconds[N_PHASES];
+static histogram_t message_seconds;
+
+/* Handler errors by phase and exception class. Class names are kept in
+ * arrival order, at most MAX_ERROR_CLASSES; later ones count as "other", so
+ * a handler raising made-up classes cannot grow the scrape. Errors are rare:
+ * one mutex is enough. */
+#define MAX_ERROR_CLASSES 16
+#define ERROR_CLASS_LEN 64
+static pthread_mutex_t error_lock = PTHREAD_MUTEX_INITIALIZER;
+static char error_class[MAX_ERROR_CLASSES + 1][ERROR_CLASS_LEN] = {"other"}; /* [0] is "other" */
+static int n_error_classes = 1;
+static unsigned long long handler_errors[N_PHASES][MAX_ERROR_CLASSES + 1]; /* under error_lock */
 
 static const char *const limit_names[] = {"max_sessions",     "max_recipients", "max_headers",
                                           "max_header_bytes", "max_body_size",  "max_input_memory"};
@@ -52,12 +65,47 @@ void pm_metrics_session_opened(void)
     atomic_fetch_add_explicit(&sessions_open, 1, RELAXED);
 }
 void pm_metrics_session_closed(void) { atomic_fetch_sub_explicit(&sessions_open, 1, RELAXED); }
-void pm_metrics_message(int verdict) { bump(&messages[verdict_index(verdict)]); }
 void pm_metrics_verdict(pm_phase_t phase, int verdict) { bump(&verdicts[phase][verdict_index(verdict)]); }
-void pm_metrics_handler_error(pm_phase_t phase) { bump(&handler_errors[phase]); }
 void pm_metrics_reload(int ok) { bump(ok ? &reloads_ok : &reloads_failed); }
-void pm_metrics_vm_pool_size(int vms) { atomic_store_explicit(&vm_pool_size, vms, RELAXED); }
+void pm_metrics_vm_created(int vms) { atomic_fetch_add_explicit(&vm_pool_size, vms, RELAXED); }
+void pm_metrics_vm_busy(int delta) { atomic_fetch_add_explicit(&vm_busy, delta, RELAXED); }
+void pm_metrics_vm_wait(void) { bump(&vm_waits); }
+void pm_metrics_vm_replaced(void) { bump(&vm_replaced); }
 void pm_metrics_watchdog_kill(void) { bump(&watchdog_kills); }
+
+/* The slot of class in error_class, added if there is room; under
+ * error_lock. Quotes, backslashes and newlines become _, so the name needs
+ * no escaping as a label value. */
+static int error_class_index(const char *class)
+{
+    char name[ERROR_CLASS_LEN];
+    snprintf(name, sizeof name, "%s", class && *class ? class : "other");
+    for (char *c = name; *c; c++)
+        if (*c == '"' || *c == '\\' || *c == '\n')
+            *c = '_';
+    for (int i = 0; i < n_error_classes; i++)
+        if (strcmp(error_class[i], name) == 0)
+            return i;
+    if (n_error_classes > MAX_ERROR_CLASSES)
+        return 0;
+    memcpy(error_class[n_error_classes], name, sizeof name);
+    return n_error_classes++;
+}
+
+void pm_metrics_handler_error(pm_phase_t phase, const char *class)
+{
+    pthread_mutex_lock(&error_lock);
+    handler_errors[phase][error_class_index(class)]++;
+    pthread_mutex_unlock(&error_lock);
+}
+
+void pm_metrics_totals(long long *open, unsigned long long *total)
+{
+    *open = atomic_load_explicit(&sessions_open, RELAXED);
+    *total = 0;
+    for (int v = 0; v < N_VERDICTS; v++)
+        *total += atomic_load_explicit(&messages[v], RELAXED);
+}
 
 void pm_metrics_limit_hit(const char *limit)
 {
@@ -74,12 +122,20 @@ static int bucket_of(double seconds)
     return i;
 }
 
-void pm_metrics_handler_ran(pm_phase_t phase, double seconds)
+static void observe(histogram_t *h, double seconds)
 {
-    histogram_t *h = &handler_seconds[phase];
     bump(&h->bucket[bucket_of(seconds)]);
     atomic_fetch_add_explicit(&h->sum_ns, (unsigned long long)(seconds * 1e9), RELAXED);
     bump(&h->count);
+}
+
+void pm_metrics_handler_ran(pm_phase_t phase, double seconds) { observe(&handler_seconds[phase], seconds); }
+
+void pm_metrics_message(int verdict, double seconds)
+{
+    bump(&messages[verdict_index(verdict)]);
+    if (seconds >= 0)
+        observe(&message_seconds, seconds);
 }
 
 /* ---- custom series ---- */
@@ -257,7 +313,8 @@ static void histogram_lines(FILE *f, const char *name, const char *labels, const
     size_t n = strlen(labels);
     fprintf(f, "%s_sum%s%.*s%s %.9g\n", name, bare ? "" : "{", (int)(bare ? 0 : n - 1), labels, bare ? "" : "}", sum);
     fprintf(f, "%s_count%s%.*s%s %llu\n", name, bare ? "" : "{", (int)(bare ? 0 : n - 1), labels, bare ? "" : "}",
-            count);
+            cumulative); /* not count: a sample recorded while rendering must not make +Inf and _count differ */
+    (void)count;
 }
 
 static void render_verdicts(FILE *f)
@@ -272,26 +329,39 @@ static void render_verdicts(FILE *f)
             if (LOAD(verdicts[p][v]))
                 fprintf(f, "pmilter_verdicts_total{phase=\"%s\",verdict=\"%s\"} %llu\n", pm_phase_name(p),
                         pm_config_verdict_name(v), LOAD(verdicts[p][v]));
-    header(f, "pmilter_handler_errors_total", "counter", "Handler runs that raised or were stopped, by phase.");
+    header(f, "pmilter_handler_errors_total", "counter",
+           "Handler runs that raised or were stopped, by phase and exception class.");
+    pthread_mutex_lock(&error_lock);
     for (int p = 0; p < N_PHASES; p++)
-        if (LOAD(handler_errors[p]))
-            fprintf(f, "pmilter_handler_errors_total{phase=\"%s\"} %llu\n", pm_phase_name(p), LOAD(handler_errors[p]));
+        for (int c = 0; c < n_error_classes; c++)
+            if (handler_errors[p][c])
+                fprintf(f, "pmilter_handler_errors_total{phase=\"%s\",class=\"%s\"} %llu\n", pm_phase_name(p),
+                        error_class[c], handler_errors[p][c]);
+    pthread_mutex_unlock(&error_lock);
+}
+
+/* A built-in histogram's lines; labels as for histogram_lines. */
+static void atomic_histogram_lines(FILE *f, const char *name, const char *labels, histogram_t *h)
+{
+    unsigned long long bucket[PM_METRICS_BUCKETS + 1];
+    for (int i = 0; i <= PM_METRICS_BUCKETS; i++)
+        bucket[i] = LOAD(h->bucket[i]);
+    histogram_lines(f, name, labels, bucket, LOAD(h->sum_ns) / 1e9, LOAD(h->count));
 }
 
 static void render_durations(FILE *f)
 {
     header(f, "pmilter_handler_duration_seconds", "histogram", "Time a handler ran, by phase.");
     for (int p = 0; p < N_PHASES; p++) {
-        histogram_t *h = &handler_seconds[p];
-        unsigned long long count = LOAD(h->count), bucket[PM_METRICS_BUCKETS + 1];
-        if (count == 0)
+        if (LOAD(handler_seconds[p].count) == 0)
             continue;
-        for (int i = 0; i <= PM_METRICS_BUCKETS; i++)
-            bucket[i] = LOAD(h->bucket[i]);
         char labels[64];
         snprintf(labels, sizeof labels, "phase=\"%s\",", pm_phase_name(p));
-        histogram_lines(f, "pmilter_handler_duration_seconds", labels, bucket, LOAD(h->sum_ns) / 1e9, count);
+        atomic_histogram_lines(f, "pmilter_handler_duration_seconds", labels, &handler_seconds[p]);
     }
+    header(f, "pmilter_message_duration_seconds", "histogram",
+           "Time from a message's first callback (MAIL FROM) to its final verdict.");
+    atomic_histogram_lines(f, "pmilter_message_duration_seconds", "", &message_seconds);
 }
 
 static long rss_bytes(void)
@@ -315,15 +385,49 @@ static void render_process(FILE *f)
     header(f, "pmilter_reloads_total", "counter", "Configuration reloads by result.");
     fprintf(f, "pmilter_reloads_total{result=\"ok\"} %llu\n", LOAD(reloads_ok));
     fprintf(f, "pmilter_reloads_total{result=\"failed\"} %llu\n", LOAD(reloads_failed));
-    header(f, "pmilter_vm_pool_size", "gauge", "mruby VMs in the pool that changed last.");
-    fprintf(f, "pmilter_vm_pool_size %d\n", atomic_load(&vm_pool_size));
+    header(f, "pmilter_config_generation", "gauge", "Configuration generation serving new sessions: 1 + successful reloads.");
+    fprintf(f, "pmilter_config_generation %llu\n", LOAD(reloads_ok) + 1);
     header(f, "pmilter_watchdog_kills_total", "counter", "Handlers the watchdog gave up on (handler_timeout).");
     fprintf(f, "pmilter_watchdog_kills_total %llu\n", LOAD(watchdog_kills));
+    header(f, "pmilter_resident_memory_bytes", "gauge", "Resident set size of the process.");
+    fprintf(f, "pmilter_resident_memory_bytes %ld\n", rss_bytes());
+}
+
+static void render_vm_pool(FILE *f)
+{
+    header(f, "pmilter_vm_pool_size", "gauge", "mruby VMs that exist, in all configuration generations in use.");
+    fprintf(f, "pmilter_vm_pool_size %d\n", atomic_load(&vm_pool_size));
+    header(f, "pmilter_vm_pool_busy", "gauge", "mruby VMs running a handler now.");
+    fprintf(f, "pmilter_vm_pool_busy %d\n", atomic_load(&vm_busy));
+    header(f, "pmilter_vm_pool_waits_total", "counter", "Handler runs that found no idle VM and waited for one.");
+    fprintf(f, "pmilter_vm_pool_waits_total %llu\n", LOAD(vm_waits));
+    header(f, "pmilter_vm_replacements_total", "counter", "VMs retired (watchdog, out of memory or stack).");
+    fprintf(f, "pmilter_vm_replacements_total %llu\n", LOAD(vm_replaced));
+}
+
+static void render_limits(FILE *f)
+{
+    static const char *const mime_limit[PM_MIME_LIMITS] = {"mime.max_depth", "mime.max_parts", "mime.max_decoded_size"};
+    pm_mime_stats_t mime = pm_mime_stats();
     header(f, "pmilter_limits_hit_total", "counter", "Messages or sessions that reached a configured limit.");
     for (size_t i = 0; i < N_LIMITS; i++)
         fprintf(f, "pmilter_limits_hit_total{limit=\"%s\"} %llu\n", limit_names[i], LOAD(limits_hit[i]));
-    header(f, "pmilter_resident_memory_bytes", "gauge", "Resident set size of the process.");
-    fprintf(f, "pmilter_resident_memory_bytes %ld\n", rss_bytes());
+    for (int i = 0; i < PM_MIME_LIMITS; i++)
+        fprintf(f, "pmilter_limits_hit_total{limit=\"%s\"} %llu\n", mime_limit[i], mime.limit_hit[i]);
+}
+
+/* The subsystems' own counters (src/dns, src/kv, src/mime). */
+static void render_subsystems(FILE *f)
+{
+    static const char *const dns_status[PM_DNS_STATUSES] = {"ok", "notfound", "error", "timeout"};
+    pm_dns_stats_t dns = pm_dns_stats();
+    header(f, "pmilter_dns_queries_total", "counter", "Pmilter::DNS queries asked.");
+    fprintf(f, "pmilter_dns_queries_total %llu\n", dns.queries);
+    header(f, "pmilter_dns_answers_total", "counter", "Pmilter::DNS query outcomes by status.");
+    for (int i = 0; i < PM_DNS_STATUSES; i++)
+        fprintf(f, "pmilter_dns_answers_total{status=\"%s\"} %llu\n", dns_status[i], dns.status[i]);
+    header(f, "pmilter_dns_wait_seconds_total", "counter", "Time handlers waited for DNS answers.");
+    fprintf(f, "pmilter_dns_wait_seconds_total %.6f\n", dns.wait_us / 1e6);
     pm_kv_stats_t kv = pm_kv_stats();
     header(f, "pmilter_kv_calls_total", "counter", "Pmilter::KV calls.");
     fprintf(f, "pmilter_kv_calls_total %llu\n", kv.calls);
@@ -331,6 +435,15 @@ static void render_process(FILE *f)
     fprintf(f, "pmilter_kv_errors_total %llu\n", kv.errors);
     header(f, "pmilter_kv_seconds_total", "counter", "Time spent in Pmilter::KV calls.");
     fprintf(f, "pmilter_kv_seconds_total %.6f\n", kv.latency_us / 1e6);
+    header(f, "pmilter_kv_evictions_total", "counter", "Keys the memory backend evicted to stay under kv.memory_limit.");
+    fprintf(f, "pmilter_kv_evictions_total %llu\n", kv.evicted);
+    pm_mime_stats_t mime = pm_mime_stats();
+    header(f, "pmilter_mime_parses_total", "counter", "Messages parsed for Session#mime.");
+    fprintf(f, "pmilter_mime_parses_total %llu\n", mime.parses);
+    header(f, "pmilter_mime_unparsable_total", "counter", "Messages GMime could not parse.");
+    fprintf(f, "pmilter_mime_unparsable_total %llu\n", mime.unparsable);
+    header(f, "pmilter_mime_seconds_total", "counter", "Time spent parsing MIME.");
+    fprintf(f, "pmilter_mime_seconds_total %.6f\n", mime.ns / 1e9);
 }
 
 static void series_lines(FILE *f, const pm_series_t *t)
@@ -381,6 +494,9 @@ char *pm_metrics_render(size_t *len)
     render_verdicts(f);
     render_durations(f);
     render_process(f);
+    render_vm_pool(f);
+    render_limits(f);
+    render_subsystems(f);
     render_custom(f);
     fclose(f);
     return out;

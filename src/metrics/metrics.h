@@ -21,14 +21,24 @@ void pm_metrics_stop(void);
 /* Built-in recorders (one call per instrumentation point). */
 void pm_metrics_session_opened(void);
 void pm_metrics_session_closed(void);
-void pm_metrics_message(int verdict);                     /* a message's final verdict (SMFIS_*) */
+/* A message's final verdict (SMFIS_*) and the seconds from its first
+ * callback (MAIL FROM) to that verdict; seconds < 0: not timed. */
+void pm_metrics_message(int verdict, double seconds);
 void pm_metrics_verdict(pm_phase_t phase, int verdict);   /* what a handler answered */
-void pm_metrics_handler_error(pm_phase_t phase);
+/* A handler run that failed; class: the exception's class name, or
+ * "timeout" / "no_vm". The first 16 distinct classes are kept, the rest
+ * count as "other". */
+void pm_metrics_handler_error(pm_phase_t phase, const char *class);
 void pm_metrics_handler_ran(pm_phase_t phase, double seconds);
 void pm_metrics_reload(int ok);
-void pm_metrics_vm_pool_size(int vms);
+void pm_metrics_vm_created(int vms);  /* VMs added to a pool (-n: removed), summed over live generations */
+void pm_metrics_vm_busy(int delta);   /* +1 when a handler borrows a VM, -1 when it is done with it */
+void pm_metrics_vm_wait(void);        /* a borrow found no idle VM and had to wait */
+void pm_metrics_vm_replaced(void);    /* a VM retired (watchdog, out of memory or stack) */
 void pm_metrics_watchdog_kill(void);
 void pm_metrics_limit_hit(const char *limit);             /* e.g. "max_recipients" */
+/* For sd_notify's STATUS line: sessions open now, messages since start. */
+void pm_metrics_totals(long long *sessions_open, unsigned long long *messages);
 
 /* Custom metrics from handlers. kind: 'c' counter, 'g' gauge, 'h' histogram.
  * labels: pairs of name, value (n_labels pairs). Returns the series, kept for

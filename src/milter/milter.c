@@ -154,6 +154,19 @@ static void message_over(pm_session_t *s)
     }
 }
 
+/* Counts the message's final verdict and its time since MAIL FROM, once. */
+static void message_decided(pm_session_t *s, sfsistat verdict)
+{
+    double seconds = -1;
+    if (s->message_start.tv_sec || s->message_start.tv_nsec) {
+        struct timespec now;
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        seconds = (now.tv_sec - s->message_start.tv_sec) + (now.tv_nsec - s->message_start.tv_nsec) / 1e9;
+        s->message_start = (struct timespec){0, 0};
+    }
+    pm_metrics_message(verdict, seconds);
+}
+
 /* "session 12" or "session 12, queue 4XyZ1" (macro i, once the MTA has one), for log lines. */
 static const char *session_label(SMFICTX *ctx, const pm_session_t *s, char *buf, size_t len)
 {
@@ -289,7 +302,7 @@ static sfsistat run(SMFICTX *ctx, pm_phase_t phase, pm_call_t *call)
     if (pm_runner_run(rt, call, err, sizeof err) != 0) {
         char label[128];
         result = failure_verdict(rt->cfg, err);
-        pm_metrics_handler_error(phase);
+        pm_metrics_handler_error(phase, call->error_class);
         pm_error("%s (phase %s, %s; answering %s)", err, pm_phase_name(phase),
                  session_label(ctx, s, label, sizeof label), pm_config_verdict_name(result));
     } else {
@@ -309,7 +322,7 @@ static sfsistat run(SMFICTX *ctx, pm_phase_t phase, pm_call_t *call)
     if (ends_message(result, phase))
         s->decided_phase = phase;
     if (ends_message(result, phase) && phase >= PM_PHASE_ENVFROM && phase < PM_PHASE_EOM) {
-        pm_metrics_message(result); /* decided early; eom counts and logs the rest */
+        message_decided(s, result); /* decided early; eom counts and logs the rest */
         log_message(ctx, s, result);
     }
     if (ends_message(result, phase))
@@ -438,6 +451,7 @@ static sfsistat on_envfrom(SMFICTX *ctx, char **argv)
     pm_session_set(&s->envfrom, argv && argv[0] ? argv[0] : NULL);
     s->envfrom_args = pm_argv_dup(argv && argv[0] ? argv + 1 : NULL);
     s->receive_time = time(NULL);
+    clock_gettime(CLOCK_MONOTONIC, &s->message_start);
     pm_call_t call = {0};
     return run(ctx, PM_PHASE_ENVFROM, &call);
 }
@@ -526,8 +540,8 @@ static sfsistat on_eom(SMFICTX *ctx)
 {
     pm_call_t call = {0};
     sfsistat r = run(ctx, PM_PHASE_EOM, &call);
-    pm_metrics_message(r);
     pm_session_t *s = session_of(ctx);
+    message_decided(s, r);
     log_message(ctx, s, r); /* only what was received: phases nobody reads are not sent by the MTA */
     pm_session_end_message(s);
     message_over(s);

@@ -7,10 +7,16 @@
  * milter_default_action instead of waiting), takes the reserve back, logs at
  * most once a minute and pauses 10 ms.
  * Other accept() calls (a handler's TCPServer, through libmruby) pass through.
+ * Also -Wl,--wrap=poll: each time the listener polls its socket (libmilter
+ * does at least every MI_CHK_TIME = 5 s) the time is noted, the heartbeat
+ * the systemd watchdog pings on (core/notify.c). The listener is the main
+ * thread (smfi_main runs it).
  * Threads: libmilter's listener thread for the listening socket; any thread
- * for other sockets, which only pass through. */
+ * for other sockets and polls, which only pass through. */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
+#include <stdatomic.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -20,11 +26,21 @@
 
 int __real_accept(int fd, struct sockaddr *addr, socklen_t *len);
 int __wrap_accept(int fd, struct sockaddr *addr, socklen_t *len);
+int __real_poll(struct pollfd *fds, nfds_t n, int timeout);
+int __wrap_poll(struct pollfd *fds, nfds_t n, int timeout);
 
 static int milter_listen_fd = -1; /* set before libmilter's listener starts */
 static int reserve_fd = -1;
 static time_t last_logged;
 static unsigned long closed_since_log;
+static atomic_llong listener_seen_ms; /* CLOCK_MONOTONIC ms of the listener's last poll */
+
+static long long monotonic_ms(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return t.tv_sec * 1000LL + t.tv_nsec / 1000000;
+}
 
 static void open_reserve(void)
 {
@@ -59,7 +75,20 @@ static void shed_connection(int listen_fd, int error)
 void pm_accept_guard(int listen_fd)
 {
     milter_listen_fd = listen_fd;
+    atomic_store(&listener_seen_ms, monotonic_ms()); /* the listener starts now */
     open_reserve();
+}
+
+double pm_accept_stalled_seconds(void)
+{
+    return (monotonic_ms() - atomic_load(&listener_seen_ms)) / 1000.0;
+}
+
+int __wrap_poll(struct pollfd *fds, nfds_t n, int timeout)
+{
+    if (n == 1 && fds[0].fd == milter_listen_fd && milter_listen_fd >= 0)
+        atomic_store_explicit(&listener_seen_ms, monotonic_ms(), memory_order_relaxed);
+    return __real_poll(fds, n, timeout);
 }
 
 int __wrap_accept(int fd, struct sockaddr *addr, socklen_t *len)

@@ -62,6 +62,7 @@ typedef struct pm_session {
     long long kv_us;      /* µs handlers waited on Pmilter::KV in this message (mrb_kv.c) */
     int decided_phase;    /* pm_phase_t whose verdict ended the message; -1 until one did */
     char reply_code[4];   /* the reply code sent with that verdict; "" if the MTA's default */
+    struct timespec message_start; /* CLOCK_MONOTONIC at MAIL FROM; 0 outside a message (metrics) */
     struct pm_mime *mime; /* Session#mime's parse (src/mime), made on first use at eom; NULL before */
     struct pm_spf_result *spf, *spf_helo; /* Session#spf, #spf_helo (src/auth), made on first use; NULL before */
 } pm_session_t;
@@ -87,6 +88,7 @@ typedef struct pm_call {
     size_t body_len;
     const char *unknown_cmd;
     struct timespec started; /* CLOCK_MONOTONIC, set by the runner: bounds DNS waits by handler_timeout */
+    char error_class[64];    /* a failed run: the exception's class, "timeout" or "no_vm" (metrics) */
 } pm_call_t;
 
 pm_session_t *pm_session_new(const pm_config_t *cfg);

@@ -8,11 +8,16 @@
 #include <gmime/gmime.h>
 #include <iconv.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "mime/mime.h"
+
+/* pm_mime_stats: relaxed atomics, added to by every parse. */
+static atomic_ullong stat_parses, stat_unparsable, stat_ns, stat_limit[PM_MIME_LIMITS];
 
 static pthread_once_t gmime_once = PTHREAD_ONCE_INIT;
 
@@ -26,6 +31,7 @@ typedef struct walk {
     size_t cap;
     size_t decoded;
     const pm_mime_limits_t *lim;
+    int limit_hit; /* PM_MIME_LIMIT_*, or -1 */
 } walk_t;
 
 static char *dup_or_null(const char *s)
@@ -117,10 +123,12 @@ static char *to_utf8(const char *in, size_t len, const char *charset, size_t *ou
 }
 
 /* Keeps the first limit hit; the walk stops there. */
-static int over_limit(walk_t *w, const char *reason)
+static int over_limit(walk_t *w, int limit, const char *reason)
 {
-    if (w->m->limit_error == NULL)
+    if (w->m->limit_error == NULL) {
         w->m->limit_error = strdup(reason);
+        w->limit_hit = limit;
+    }
     return -1;
 }
 
@@ -129,13 +137,13 @@ static pm_mime_part_t *new_part(walk_t *w, GMimeObject *o, GMimeObject *headers_
     if (w->m->n_parts >= w->lim->max_parts) {
         char why[96];
         snprintf(why, sizeof why, "more than %zu parts (mime max_parts)", w->lim->max_parts);
-        over_limit(w, why);
+        over_limit(w, PM_MIME_LIMIT_PARTS, why);
         return NULL;
     }
     if (depth > w->lim->max_depth) {
         char why[96];
         snprintf(why, sizeof why, "nesting deeper than %d levels (mime max_depth)", w->lim->max_depth);
-        over_limit(w, why);
+        over_limit(w, PM_MIME_LIMIT_DEPTH, why);
         return NULL;
     }
     if (w->m->n_parts == w->cap) {
@@ -173,7 +181,7 @@ static int decode_leaf(walk_t *w, GMimePart *part, size_t index)
         g_object_unref(mem);
         char why[96];
         snprintf(why, sizeof why, "more than %zu decoded bytes (mime max_decoded_size)", w->lim->max_decoded_size);
-        return over_limit(w, why);
+        return over_limit(w, PM_MIME_LIMIT_DECODED_SIZE, why);
     }
     p->body = malloc(bytes->len + 1);
     if (bytes->len) /* an empty part has no data pointer */
@@ -245,9 +253,11 @@ static void part_clear(pm_mime_part_t *p)
 pm_mime_t *pm_mime_parse(const char *raw, size_t len, int truncated, const pm_mime_limits_t *limits)
 {
     pthread_once(&gmime_once, gmime_start);
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
     pm_mime_t *m = calloc(1, sizeof *m);
     m->truncated = truncated;
-    walk_t w = {m, 0, 0, limits};
+    walk_t w = {m, 0, 0, limits, -1};
     GMimeStream *stream = g_mime_stream_mem_new_with_buffer(raw, len);
     GMimeParser *parser = g_mime_parser_new_with_stream(stream);
     GMimeMessage *msg = g_mime_parser_construct_message(parser, NULL);
@@ -264,7 +274,23 @@ pm_mime_t *pm_mime_parse(const char *raw, size_t len, int truncated, const pm_mi
         g_object_unref(msg);
     g_object_unref(parser);
     g_object_unref(stream);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    atomic_fetch_add_explicit(&stat_parses, 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&stat_ns, (unsigned long long)((t1.tv_sec - t0.tv_sec) * 1000000000LL + (t1.tv_nsec - t0.tv_nsec)),
+                              memory_order_relaxed);
+    if (msg == NULL)
+        atomic_fetch_add_explicit(&stat_unparsable, 1, memory_order_relaxed);
+    else if (w.limit_hit >= 0)
+        atomic_fetch_add_explicit(&stat_limit[w.limit_hit], 1, memory_order_relaxed);
     return m;
+}
+
+pm_mime_stats_t pm_mime_stats(void)
+{
+    pm_mime_stats_t st = {atomic_load(&stat_parses), atomic_load(&stat_unparsable), atomic_load(&stat_ns), {0}};
+    for (int i = 0; i < PM_MIME_LIMITS; i++)
+        st.limit_hit[i] = atomic_load(&stat_limit[i]);
+    return st;
 }
 
 pm_mime_t *pm_mime_free(pm_mime_t *m)

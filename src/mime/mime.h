@@ -44,4 +44,14 @@ char *pm_mime_decode_header(const char *value);
  * decoded first; src/mime/mime_urls.c); returns how many. */
 size_t pm_mime_urls(const char *text, size_t len, void (*found)(void *arg, const char *url, size_t n), void *arg);
 
+/* Counters since start, for the metrics endpoint (docs/metrics.md). */
+enum { PM_MIME_LIMIT_DEPTH, PM_MIME_LIMIT_PARTS, PM_MIME_LIMIT_DECODED_SIZE, PM_MIME_LIMITS };
+typedef struct pm_mime_stats {
+    unsigned long long parses;     /* pm_mime_parse calls */
+    unsigned long long unparsable; /* GMime built no message */
+    unsigned long long ns;         /* time spent parsing, total */
+    unsigned long long limit_hit[PM_MIME_LIMITS]; /* parses stopped by max_depth, max_parts, max_decoded_size */
+} pm_mime_stats_t;
+pm_mime_stats_t pm_mime_stats(void);
+
 #endif

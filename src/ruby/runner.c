@@ -22,8 +22,10 @@ int pm_runner_run(pm_runtime_t *rt, pm_call_t *call, char *err, size_t errlen)
     pm_vm_t *vm = pm_vm_pool_borrow(rt->pool, why, sizeof why);
     if (vm == NULL) {
         snprintf(err, errlen, "%s: not run, no mruby VM available: %s", path, why);
+        snprintf(call->error_class, sizeof call->error_class, "no_vm");
         return -1;
     }
+    pm_metrics_vm_busy(1);
     pm_watch_t watch;
     watch.holds_message = call->session && call->session->in_message;
     pm_watch_begin(&watch, call->session ? call->session->fd : -1, call->session ? call->session->id : 0, call->phase,
@@ -35,11 +37,13 @@ int pm_runner_run(pm_runtime_t *rt, pm_call_t *call, char *err, size_t errlen)
     pm_metrics_handler_ran(call->phase, (done.tv_sec - call->started.tv_sec) + (done.tv_nsec - call->started.tv_nsec) / 1e9);
     if (call->session) /* the per-message log line's handler_us */
         call->session->handler_us += (done.tv_sec - call->started.tv_sec) * 1000000LL + (done.tv_nsec - call->started.tv_nsec) / 1000;
+    pm_metrics_vm_busy(-1);
     if (pm_watch_end(&watch)) {
         /* The watchdog gave this VM up and the pool replaced it. */
         pm_warn("%s came back after the watchdog gave up on it", path);
         pm_vm_free(vm);
         snprintf(err, errlen, "%s: ran longer than handler_timeout (%d s)", path, rt->cfg->handler_timeout);
+        snprintf(call->error_class, sizeof call->error_class, "timeout");
         return -1;
     }
     pm_vm_pool_give_back(rt->pool, vm);

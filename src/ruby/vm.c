@@ -305,12 +305,14 @@ int pm_vm_run(pm_vm_t *vm, pm_call_t *call, char *err, size_t errlen)
     top_run_t r = {mrb, proc};
     if (run_guarded(vm, top_run, &r) != 0) {
         snprintf(err, errlen, "%s: stack level too deep (SystemStackError)", path);
+        snprintf(call->error_class, sizeof call->error_class, "SystemStackError");
         return -1; /* mrb is not touched again */
     }
     int rc = 0;
     if (mrb->exc) {
         /* Out of memory or stack, the VM's state is suspect: retire it. */
         const char *class = mrb_obj_classname(mrb, mrb_obj_value(mrb->exc));
+        snprintf(call->error_class, sizeof call->error_class, "%s", class); /* for the metrics */
         int no_memory = strcmp(class, "NoMemoryError") == 0;
         if (no_memory || strcmp(class, "SystemStackError") == 0)
             vm->state = PM_VM_DAMAGED;

@@ -36,8 +36,8 @@ pm_vm_pool_t *pm_vm_pool_new(const pm_scripts_t *scripts, int min, int max, size
         vm->next = pool->idle;
         pool->idle = vm;
         pool->size++;
+        pm_metrics_vm_created(1);
     }
-    pm_metrics_vm_pool_size(pool->size);
     return pool;
 }
 
@@ -50,6 +50,7 @@ pm_vm_pool_t *pm_vm_pool_free(pm_vm_pool_t *pool)
         pm_vm_free(pool->idle);
         pool->idle = next;
     }
+    pm_metrics_vm_created(-pool->size);
     pthread_mutex_destroy(&pool->lock);
     pthread_cond_destroy(&pool->returned);
     free(pool);
@@ -58,6 +59,7 @@ pm_vm_pool_t *pm_vm_pool_free(pm_vm_pool_t *pool)
 
 pm_vm_t *pm_vm_pool_borrow(pm_vm_pool_t *pool, char *err, size_t errlen)
 {
+    int waited = 0;
     pthread_mutex_lock(&pool->lock);
     for (;;) {
         pm_vm_t *vm = pool->idle;
@@ -74,7 +76,7 @@ pm_vm_t *pm_vm_pool_borrow(pm_vm_pool_t *pool, char *err, size_t errlen)
             vm = pm_vm_new(pool->scripts, pool->vm_limit, err, errlen);
             if (vm) {
                 pm_debug("vm pool grew to %d VMs", size);
-                pm_metrics_vm_pool_size(size);
+                pm_metrics_vm_created(1);
                 return vm;
             }
             pthread_mutex_lock(&pool->lock);
@@ -86,6 +88,8 @@ pm_vm_t *pm_vm_pool_borrow(pm_vm_pool_t *pool, char *err, size_t errlen)
             }
             pm_error("cannot add a VM to the pool (waiting for a busy one): %s", err);
         }
+        if (!waited++)
+            pm_metrics_vm_wait();
         pthread_cond_wait(&pool->returned, &pool->lock);
     }
 }
@@ -115,7 +119,8 @@ void pm_vm_pool_abandon(pm_vm_pool_t *pool)
     pthread_mutex_lock(&pool->lock);
     assert(pool->size > 0); /* only a VM the pool made can be abandoned */
     pool->size--; /* room for a new VM on the next borrow */
-    pm_metrics_vm_pool_size(pool->size);
+    pm_metrics_vm_created(-1);
+    pm_metrics_vm_replaced();
     pthread_cond_signal(&pool->returned);
     pthread_mutex_unlock(&pool->lock);
 }

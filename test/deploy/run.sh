@@ -126,7 +126,7 @@ t_unit_keys() {
     for k in 'Type=notify' 'ExecStartPre=/usr/sbin/pmilter -t -c /etc/pmilter/pmilter.conf' \
         'ExecStart=/usr/sbin/pmilter -c /etc/pmilter/pmilter.conf' \
         'ExecReload=/bin/kill -USR1 $MAINPID' \
-        'Restart=on-failure' 'KillSignal=SIGTERM' 'TimeoutStopSec=40' 'LimitNOFILE=16384' 'ProtectSystem=strict' \
+        'Restart=always' 'RestartPreventExitStatus=78' 'WatchdogSec=30s' 'KillSignal=SIGTERM' 'TimeoutStopSec=40' 'LimitNOFILE=16384' 'ProtectSystem=strict' \
         'ReadWritePaths=-/var/spool/postfix/pmilter' 'NoNewPrivileges=yes' 'MemoryDenyWriteExecute=yes' \
         'CapabilityBoundingSet=CAP_SETUID CAP_SETGID CAP_CHOWN CAP_DAC_OVERRIDE' \
         'WantedBy=multi-user.target'; do

@@ -4,7 +4,7 @@
 # endpoint fetched with curl and parsed by prometheus_client's text-format
 # parser (samples.py); counts checked exactly against what was sent. Also
 # sd_notify against a test NOTIFY_SOCKET (t_notify.sh).
-# checks: 70  (the least number of PASS/FAIL lines; test/run.sh enforces it)
+# checks: 134  (the least number of PASS/FAIL lines; test/run.sh enforces it)
 cd "$(dirname "$0")/../.." || exit 1
 . test/lib.sh
 trap _run_cleanup EXIT
@@ -68,7 +68,7 @@ sample_is "metrics: envfrom continue" 'pmilter_verdicts_total{phase="envfrom",ve
 sample_is "metrics: envfrom reject" 'pmilter_verdicts_total{phase="envfrom",verdict="reject"}' 2
 sample_is "metrics: envfrom tempfail" 'pmilter_verdicts_total{phase="envfrom",verdict="tempfail"}' 1
 sample_is "metrics: eom continue" 'pmilter_verdicts_total{phase="eom",verdict="continue"}' 5
-sample_is "metrics: handler errors by phase" 'pmilter_handler_errors_total{phase="envfrom"}' 1
+sample_is "metrics: handler errors by phase and class" 'pmilter_handler_errors_total{class="RuntimeError",phase="envfrom"}' 1
 sample_is "metrics: envfrom histogram count = messages" 'pmilter_handler_duration_seconds_count{phase="envfrom"}' 8
 sample_is "metrics: eom histogram count = messages that reached eom" 'pmilter_handler_duration_seconds_count{phase="eom"}' 5
 sample_is "metrics: +Inf bucket = count" 'pmilter_handler_duration_seconds_bucket{le="+Inf",phase="envfrom"}' 8
@@ -82,6 +82,9 @@ sample_is "metrics: VM pool size" "pmilter_vm_pool_size" 4
 check "metrics: RSS is reported" grep -qE '^pmilter_resident_memory_bytes [1-9][0-9]{5,}$' "$T/samples"
 sample_is "metrics: KV calls (none made)" "pmilter_kv_calls_total" 0
 sample_is "metrics: no reload yet" 'pmilter_reloads_total{result="ok"}' 0
+
+# --- pmilter-client --stats ---
+. test/metrics/t_stats.sh
 
 # --- other paths, methods and malformed requests ---
 got=$(status_of "http://127.0.0.1:$PORT/"); [ "$got" = 404 ] && pass "metrics: / is 404" || fail "metrics: / is 404" "got $got"
@@ -108,7 +111,7 @@ check "metrics: pmilter alive after malformed requests" kill -0 "$PM_PID"
 kill -USR1 "$PM_PID"
 reloaded() { scrape && grep -qxF 'pmilter_reloads_total{result="ok"} 1' "$T/samples"; }
 check "metrics: reloads_total{result=ok} after SIGUSR1" wait_for reloaded
-sample_is "metrics: a reload keeps counts" 'pmilter_messages_total{verdict="continue"}' 5
+sample_is "metrics: a reload keeps counts" 'pmilter_messages_total{verdict="continue"}' 8 # 5 + t_stats.sh's 3
 sample_is "metrics: a reload keeps custom metrics" 'spam_rules_total{rule="bad_subject"}' 2
 echo 'this is not toml = = =' >>"$CONF"
 kill -USR1 "$PM_PID"
@@ -153,6 +156,9 @@ scrape
 sample_is "metrics: max_recipients hit once per message" 'pmilter_limits_hit_total{limit="max_recipients"}' 1
 sample_is "metrics: other limits not hit" 'pmilter_limits_hit_total{limit="max_headers"}' 0
 stop_pmilter
+
+# --- operations metrics: message time, errors by class, VM pool, DNS, MIME ---
+. test/metrics/t_ops.sh
 
 # --- systemd notify ---
 . test/metrics/t_notify.sh

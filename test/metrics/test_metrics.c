@@ -32,7 +32,7 @@ static void *reject_many(void *arg)
 {
     (void)arg;
     for (int i = 0; i < 100000; i++)
-        pm_metrics_message(SMFIS_REJECT);
+        pm_metrics_message(SMFIS_REJECT, 0.001);
     return NULL;
 }
 
@@ -90,6 +90,19 @@ int main(void)
     CHECK("metrics unit: one TYPE line per family", strstr(text, "# TYPE bounded_total counter") &&
                                                         !strstr(strstr(text, "# TYPE bounded_total") + 1, "# TYPE bounded_total"));
     CHECK("metrics unit: a counter adds", has_line("bounded_total{k=\"a\"} 2"));
+
+    /* Error classes: 16 kept, the rest "other"; quotes made harmless. */
+    char class[32];
+    for (int i = 0; i < 20; i++) {
+        snprintf(class, sizeof class, "Err%d", i);
+        pm_metrics_handler_error(PM_PHASE_EOM, class);
+    }
+    pm_metrics_handler_error(PM_PHASE_EOM, "Err0");
+    render();
+    CHECK("metrics unit: a kept error class counts", has_line("pmilter_handler_errors_total{phase=\"eom\",class=\"Err0\"} 2"));
+    CHECK("metrics unit: the 16th class is kept", has_line("pmilter_handler_errors_total{phase=\"eom\",class=\"Err15\"} 1"));
+    CHECK("metrics unit: classes past 16 count as other",
+          has_line("pmilter_handler_errors_total{phase=\"eom\",class=\"other\"} 4") && !strstr(text, "Err16"));
     free(text);
     return unit_failures != 0;
 }
