@@ -2,6 +2,7 @@
 # from local-data on a free loopback port. Source after test/lib.sh and tmpdir.
 #   start_dns_server    sets DNS_PORT, DNS_LOG; stopped on exit
 #   dns_queries NAME TYPE   how many queries for NAME/TYPE reached the server
+# DNS_EXTRA=FILE adds that file's lines to the server: section (more local-data).
 # Zone: DNSBL zones bl0..bl9.example listing 127.0.0.2 (answer 127.0.0.2) and
 # 2001:2::1 (IPv6 nibbles), bl0 also 127.0.0.3 with the "public resolver"
 # answer 127.255.255.254; PTR/A pairs that match (198.18.0.1 <-> good.example,
@@ -81,6 +82,7 @@ CONF
         for i in 0 1 2 3 4 5 6 7 8 9; do _bl_data bl$i.example; done
         echo '    local-data: "3.0.0.127.bl0.example. A 127.255.255.254"'
         echo '    local-data: "1.0.0.127.bl9.example. A 127.0.0.2"' # the e2e client (test/e2e/t_dns.sh)
+        [ -n "${DNS_EXTRA:-}" ] && cat "$DNS_EXTRA" # more server: lines from a suite (test/auth)
         cat <<CONF
 forward-zone:
     name: "timeout.example."

@@ -1,0 +1,131 @@
+#!/bin/bash
+# DKIM, DMARC and Authentication-Results (src/auth, docs/auth.md) against a
+# real DNS server (test/dns/server.sh with this suite's records) and
+# independent tools: messages signed by dkimpy and opendkim-testmsg are
+# verified by pmilter; messages pmilter signs are verified by dkimpy; the
+# DMARC matrix follows RFC 7489; python3-authres parses the A-R header.
+# checks: 40  (the least number of PASS/FAIL lines; test/run.sh enforces it)
+cd "$(dirname "$0")/../.." || exit 1
+. test/lib.sh
+. test/auth/lib.sh
+BUILD=${BUILD:-build/default}
+ROOT=$PWD
+CLIENT=$ROOT/$BUILD/pmilter-client
+for tool in unbound openssl opendkim-testmsg jq; do
+    command -v $tool >/dev/null || { fail "auth: $tool installed" "missing (scripts/deps.sh)"; suite_exit; }
+done
+"$PY" -c 'import dkim, authres, nacl, cryptography' 2>/dev/null || { fail "auth: python3 modules" "dkimpy, authres, nacl (scripts/packages/auth.txt)"; suite_exit; }
+[ -x "$CLIENT" ] || { fail "auth: built" "make test-build first ($CLIENT)"; suite_exit; }
+tmpdir
+K=$T/keys
+mkdir -p "$K"
+make_keys "$K"
+
+# The zone: keys for a.example (rsa, ed), sub.a.example's signer, no key for
+# "gone", a key under timeout.example that never answers; DMARC records.
+ZONE=$T/zone.txt # "name value" lines for dkimpy's verifier too
+{
+    echo "rsa._domainkey.a.example v=DKIM1; k=rsa; p=$(cat "$K/rsa.pub")"
+    echo "ed._domainkey.a.example v=DKIM1; k=ed25519; p=$(cat "$K/ed.pub")"
+    echo "rsa._domainkey.b.example v=DKIM1; k=rsa; p=$(cat "$K/rsa.pub")"
+    echo "rsa._domainkey.sub.a.example v=DKIM1; k=rsa; p=$(cat "$K/rsa.pub")"
+    echo "_dmarc.a.example v=DMARC1; p=reject; sp=quarantine; adkim=r; aspf=r"
+    echo "_dmarc.s.example v=DMARC1; p=reject; adkim=s; aspf=s"
+    echo "rsa._domainkey.s.example v=DKIM1; k=rsa; p=$(cat "$K/rsa.pub")"
+    echo "rsa._domainkey.x.s.example v=DKIM1; k=rsa; p=$(cat "$K/rsa.pub")"
+    echo "_dmarc.q.example v=DMARC1; p=quarantine"
+    echo "rsa._domainkey.q.example v=DKIM1; k=rsa; p=$(cat "$K/rsa.pub")"
+    echo "_dmarc.n.example v=DMARC1; p=none"
+} >"$ZONE"
+DNS_EXTRA=$T/extra.conf
+while read -r name value; do txt_data "$name" "$value"; done <"$ZONE" >"$DNS_EXTRA"
+export DNS_EXTRA
+. test/dns/server.sh
+if start_dns_server; then pass "auth: test DNS server starts on port $DNS_PORT"; else fail "auth: test DNS server starts" "see above"; suite_exit; fi
+FWD=127.0.0.1@$DNS_PORT
+
+# msg FILE FROM [SUBJECT]: a plain message.
+msg() {
+    printf 'From: %s\r\nTo: rcpt@example.net\r\nSubject: %s\r\nDate: Mon, 30 Nov 2026 02:00:00 +0000\r\nMessage-ID: <%s@test>\r\n\r\nHello,\r\nthis is the body.\r\n\r\n-- \r\nsig\r\n' \
+        "$2" "${3:-auth test}" "$RANDOM" >"$1"
+}
+# play FILE [client args]: one message through pmilter; PLAY_OUT, PLAY_RC.
+play() {
+    local f=$1; shift
+    : >"$PM_OUT"
+    PLAY_OUT=$("$CLIENT" -s "unix:$SOCK" "$f" "$@" 2>&1 | tr -d '\0')
+    PLAY_RC=$?
+}
+# sees NAME TEXT: pmilter's stdout (the handler's puts) has the line TEXT.
+sees() { if tr -d '\r' <"$PM_OUT" | grep -qxF -- "$2"; then pass "$1"; else fail "$1" "no line '$2' in: $(tr '\n' '|' <"$PM_OUT")"; fi; }
+
+######## DKIM verification
+new_site verify 'handler_timeout = 5'
+printf '[dns]\nresolver = ["%s"]\ntimeout_ms = 1500\n' "$FWD" >>"$CONF"
+handler eom '
+s = Pmilter::Session.new
+sigs = s.dkim
+puts "none" if sigs.empty?
+sigs.each { |d| puts "dkim #{d.domain} #{d.selector} #{d.result} #{d.algorithm} #{d.body_length.inspect} #{d.body_length?}#{d.reason.empty? ? "" : " (" + d.reason + ")"}" }'
+start_pmilter "$CONF" || { fail "auth: pmilter starts" "$(tail -3 "$PM_ERR")"; suite_exit; }
+
+msg "$T/plain.eml" "Alice <alice@a.example>"
+play "$T/plain.eml"
+sees "auth: dkim: an unsigned message has no results" "none"
+
+dkimpy_sign "$T/plain.eml" "$T/py-rsa.eml" a.example rsa "$K/rsa.pem"
+play "$T/py-rsa.eml"
+sees "auth: dkim: dkimpy rsa-sha256 signature passes" "dkim a.example rsa pass rsa-sha256 nil false"
+
+dkimpy_sign "$T/plain.eml" "$T/py-ed.eml" a.example ed "$K/ed.pem" ed25519-sha256
+play "$T/py-ed.eml"
+sees "auth: dkim: dkimpy ed25519-sha256 signature passes" "dkim a.example ed pass ed25519-sha256 nil false"
+
+opendkim-testmsg -d b.example -s rsa -k "$K/rsa.pem" -C <"$T/plain.eml" >"$T/od.eml" 2>"$T/od.err"
+play "$T/od.eml"
+# opendkim-testmsg signs rsa-sha1 only: the signature verifies, RFC 8301 refuses the algorithm.
+sees "auth: dkim: opendkim-testmsg signature verifies; rsa-sha1 is policy (RFC 8301)" "dkim b.example rsa policy rsa-sha1 nil false (rsa-sha1 is not accepted (RFC 8301))"
+
+sed 's/this is the body/this is the b0dy/' "$T/py-rsa.eml" >"$T/py-body.eml"
+play "$T/py-body.eml"
+sees "auth: dkim: a changed body fails" "dkim a.example rsa fail rsa-sha256 nil false (body hash did not verify)"
+
+sed 's/^Subject: auth test/Subject: auth t3st/' "$T/py-rsa.eml" >"$T/py-hdr.eml"
+play "$T/py-hdr.eml"
+sees "auth: dkim: a changed signed header fails" "dkim a.example rsa fail rsa-sha256 nil false (signature verification failed)"
+
+sed 's/this is the b0dy/this is the b0dy/' "$T/py-ed.eml" | sed 's/this is the body/this is the b0dy/' >"$T/py-ed-body.eml"
+play "$T/py-ed-body.eml"
+sees "auth: dkim: a changed body fails (ed25519)" "dkim a.example ed fail ed25519-sha256 nil false (body hash did not verify)"
+
+# l=: the signature covers the first bytes only; text appended after them keeps it valid.
+dkimpy_sign "$T/plain.eml" "$T/py-l.eml" a.example rsa "$K/rsa.pem" rsa-sha256 1
+len=$(sed -n 's/.*[; ]l=\([0-9]*\).*/\1/p' "$T/py-l.eml" | head -1)
+printf 'appended by a mailing list\r\n' >>"$T/py-l.eml"
+play "$T/py-l.eml"
+sees "auth: dkim: l= covers part of the body; appended text keeps it passing" "dkim a.example rsa pass rsa-sha256 $len true"
+
+dkimpy_sign "$T/plain.eml" "$T/py-gone.eml" a.example gone "$K/rsa.pem"
+play "$T/py-gone.eml"
+sees "auth: dkim: no key in DNS is permerror" "dkim a.example gone permerror rsa-sha256 nil false (key not found in DNS)"
+
+# Two signatures: one good, one broken: one result each, in order.
+dkimpy_sign "$T/py-rsa.eml" "$T/py-two.eml" a.example gone "$K/rsa.pem"
+play "$T/py-two.eml"
+if tr -d '\r' <"$PM_OUT" | grep -c '^dkim ' | grep -qx 2; then pass "auth: dkim: one result per DKIM-Signature"; else fail "auth: dkim: one result per DKIM-Signature" "$(cat "$PM_OUT")"; fi
+
+# Garbage in a DKIM-Signature: permerror, never a crash.
+{ printf 'DKIM-Signature: v=1; a=rsa-sha256; d=a.example; s=rsa; h=from; b=AAAA\r\n'; cat "$T/plain.eml"; } >"$T/garbage.eml"
+play "$T/garbage.eml"
+if tr -d '\r' <"$PM_OUT" | grep -q '^dkim a.example rsa permerror'; then pass "auth: dkim: a malformed signature is permerror"; else fail "auth: dkim: a malformed signature is permerror" "$(cat "$PM_OUT") rc=$PLAY_RC"; fi
+
+# The key query that never answers: temperror after [dns] timeout_ms, the message goes on.
+dkimpy_sign "$T/plain.eml" "$T/py-slow.eml" timeout.example rsa "$K/rsa.pem"
+t0=$(date +%s%N)
+play "$T/py-slow.eml"
+ms=$((($(date +%s%N) - t0) / 1000000))
+sees "auth: dkim: a key lookup that times out is temperror" "dkim timeout.example rsa temperror rsa-sha256 nil false (key DNS query failed)"
+if [ "$ms" -lt 4500 ]; then pass "auth: dkim: the timeout is bounded by [dns] timeout_ms ($ms ms)"; else fail "auth: dkim: the timeout is bounded" "$ms ms"; fi
+stop_pmilter
+
+suite_exit
