@@ -11,7 +11,7 @@
 cd "$(dirname "$0")/.." || exit 1
 export PMILTER=${PMILTER:-./pmilter}
 export BUILD=${BUILD:-build/default}
-order="unit integration dns kv metrics mime e2e regexp client fuzz load"
+order="unit integration dns kv metrics mime auth e2e regexp client fuzz load"
 suites=${SUITES:-$(for s in $order; do [ -x test/$s/run.sh ] && echo $s; done
     for d in test/*/run.sh; do s=${d#test/}; s=${s%/run.sh}; case " $order " in *" $s "*) ;; *) echo $s;; esac; done)}
 # declared_checks FILE: the N of the file's "# checks: N" line, or nothing.
