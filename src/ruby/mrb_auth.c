@@ -56,6 +56,47 @@ static pm_dkim_header_t *headers_of(const pm_session_t *s)
     return h;
 }
 
+/* The headers as they will leave: the received ones with this call's edits
+ * (Headers#add/insert/change/delete, earlier signatures) applied in order,
+ * as the MTA applies them. *n set; caller frees the array only. */
+static pm_dkim_header_t *outgoing_headers(const pm_call_t *call, size_t *n)
+{
+    const pm_session_t *s = call->session;
+    size_t cap = s->n_headers + call->n_edits + 1, len = s->n_headers;
+    pm_dkim_header_t *h = pm_calloc(cap, sizeof *h);
+    for (size_t i = 0; i < s->n_headers; i++)
+        h[i] = (pm_dkim_header_t){s->headers[i].name, s->headers[i].value};
+    for (size_t e = 0; e < call->n_edits; e++) {
+        const pm_header_edit_t *ed = &call->edits[e];
+        size_t at = len; /* 'a', and 'c' of a header that is not there (the MTA adds it) */
+        if (ed->kind == 'i')
+            at = ed->index < 0 ? 0 : (size_t)ed->index < len ? (size_t)ed->index : len;
+        if (ed->kind == 'c') {
+            int seen = 0;
+            for (size_t i = 0; i < len; i++)
+                if (strcasecmp(h[i].name, ed->name) == 0 && ++seen == ed->index) {
+                    if (ed->value) {
+                        h[i].value = ed->value;
+                    } else {
+                        memmove(&h[i], &h[i + 1], (len - i - 1) * sizeof *h);
+                        len--;
+                    }
+                    at = (size_t)-1;
+                    break;
+                }
+            if (at != (size_t)-1 && ed->value == NULL)
+                continue; /* deleting what is not there */
+        }
+        if (at == (size_t)-1)
+            continue;
+        memmove(&h[at + 1], &h[at], (len - at) * sizeof *h);
+        h[at] = (pm_dkim_header_t){ed->name, ed->value};
+        len++;
+    }
+    *n = len;
+    return h;
+}
+
 static pm_dkim_body_t body_of(const pm_session_t *s)
 {
     /* Headers cut by a limit make the message as unverifiable as a cut body. */
@@ -185,19 +226,22 @@ static mrb_value session_dkim_sign(mrb_state *mrb, mrb_value self)
     req.key_pem = key->pem;
     req.key_len = key->pem_len;
     pm_session_t *s = call->session;
-    pm_dkim_header_t *h = headers_of(s);
+    size_t n;
+    pm_dkim_header_t *h = outgoing_headers(call, &n);
     pm_dkim_body_t body = body_of(s);
     char err[256];
     char *value = NULL;
     if (body.truncated)
         snprintf(err, sizeof err, "the message is longer than max_body_size or max_header_bytes: cannot sign");
     else
-        value = pm_dkim_sign(h, s->n_headers, &body, &req, err, sizeof err);
+        value = pm_dkim_sign(h, n, &body, &req, err, sizeof err);
     free(h);
     if (value == NULL)
         mrb_raisef(mrb, E_RUNTIME_ERROR, "Pmilter::Session#dkim_sign: %s", err);
     mrb_value result = mrb_str_new_cstr(mrb, value);
     int rc = pm_action_insert_header(call->ctx, 0, "DKIM-Signature", value, err, sizeof err);
+    if (rc == PM_ACTION_OK)
+        pm_call_note_edit(call, 'i', 0, "DKIM-Signature", value);
     free(value);
     pm_mrb_raise_action(mrb, rc, "Pmilter::Session#dkim_sign", err);
     return result;
@@ -422,6 +466,8 @@ static mrb_value session_remove_forged(mrb_state *mrb, mrb_value self)
         int rc = pm_action_change_header(call->ctx, "Authentication-Results", forged[i], NULL, err, sizeof err);
         if (rc != PM_ACTION_OK)
             free(forged);
+        else
+            pm_call_note_edit(call, 'c', forged[i], "Authentication-Results", NULL);
         pm_mrb_raise_action(mrb, rc, "Pmilter::Session#remove_forged_authentication_results", err);
     }
     free(forged);

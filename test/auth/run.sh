@@ -141,6 +141,11 @@ when "<both@a.example>"
   s.dkim_sign(domain: "a.example", selector: "rsa", key: "rsa")
   s.dkim_sign(domain: "a.example", selector: "ed", key: "ed")
 when "<nokey@a.example>" then s.dkim_sign(domain: "a.example", selector: "rsa", key: "nope")
+when "<edited@a.example>"
+  h = Pmilter::Session::Headers.new
+  h.change("Subject", "Changed by the handler")
+  h.add("X-Added", "before signing")
+  s.dkim_sign(domain: "a.example", selector: "rsa", key: "rsa")
 when "<badcanon@a.example>" then s.dkim_sign(domain: "a.example", selector: "rsa", key: "rsa", canonicalization: "loose")
 end'
 start_pmilter "$CONF" || { fail "auth: signing pmilter starts" "$(tail -3 "$PM_ERR")"; suite_exit; }
@@ -151,24 +156,45 @@ signed_copy() {
     "$CLIENT" -s "unix:$SOCK" "$T/out.eml" --from "$1" --json 2>/dev/null >"$T/json"
     "$PY" - "$T/json" "$T/out.eml" "$2" <<'PYEOF'
 import json, sys
+# The message as it leaves: the milter's header edits applied in order, as the MTA does.
 r = json.load(open(sys.argv[1]))
-hdrs = b""
+raw = open(sys.argv[2], "rb").read().decode()
+head, body = raw.split("\r\n\r\n", 1)
+hdrs = []  # [name, value-with-folding]
+for line in head.split("\r\n"):
+    if line[:1] in " \t":
+        hdrs[-1][1] += "\r\n" + line
+    else:
+        n, v = line.split(":", 1)
+        hdrs.append([n, v])
 for m in r["modifications"]:
+    v = " " + m.get("value", "").replace("\r\n", "\n").replace("\n", "\r\n")
     if m["action"] == "insert_header":
-        v = m["value"].replace("\r\n", "\n").replace("\n", "\r\n")
-        hdrs = ("%s: %s\r\n" % (m["name"], v)).encode() + hdrs if m["index"] == 0 else hdrs
-open(sys.argv[3], "wb").write(hdrs + open(sys.argv[2], "rb").read())
+        hdrs.insert(m["index"], [m["name"], v])
+    elif m["action"] == "add_header":
+        hdrs.append([m["name"], v])
+    elif m["action"] in ("change_header", "delete_header"):
+        same = [h for h in hdrs if h[0].lower() == m["name"].lower()]
+        if len(same) >= m["index"]:
+            if m["action"] == "delete_header":
+                hdrs.remove(same[m["index"] - 1])
+            else:
+                same[m["index"] - 1][1] = v
+out = "".join("%s:%s\r\n" % (n, v) for n, v in hdrs) + "\r\n" + body
+open(sys.argv[3], "wb").write(out.encode())
 PYEOF
 }
-for alg in rsa ed simple both; do
+for alg in rsa ed simple both edited; do
     signed_copy "<$alg@a.example>" "$T/signed-$alg.eml"
     if out=$(dkimpy_verify "$T/signed-$alg.eml" "$ZONE" 2>&1); then pass "auth: sign: dkimpy verifies pmilter's $alg signature ($out)"
-    else fail "auth: sign: dkimpy verifies pmilter's $alg signature" "$out: $(head -c 600 "$T/signed-$alg.eml")"; fi
+    else fail "auth: sign: dkimpy verifies pmilter's $alg signature" "$out: $(head -c 300 "$T/signed-$alg.eml") log: $(tail -2 "$PM_ERR")"; fi
 done
 grep -q 'a=ed25519-sha256' "$T/signed-ed.eml" && grep -q 'c=relaxed/relaxed' "$T/signed-ed.eml" \
     && pass "auth: sign: an Ed25519 key signs ed25519-sha256, relaxed/relaxed by default" \
     || fail "auth: sign: ed25519-sha256 relaxed/relaxed" "$(head -5 "$T/signed-ed.eml")"
 grep -q 'c=simple/simple' "$T/signed-simple.eml" && pass "auth: sign: canonicalization: simple/simple" || fail "auth: sign: simple/simple" "$(head -5 "$T/signed-simple.eml")"
+grep -q '^Subject: Changed by the handler' "$T/signed-edited.eml" && pass "auth: sign: the handler's header edits of this eom are signed as they leave" \
+    || fail "auth: sign: edits before signing" "$(head -c 400 "$T/signed-edited.eml")"
 sed 's/trailing blank/trailing b1ank/' "$T/signed-rsa.eml" >"$T/signed-broken.eml"
 if dkimpy_verify "$T/signed-broken.eml" "$ZONE" >/dev/null 2>&1; then fail "auth: sign: dkimpy rejects a changed body" "it verified"; else pass "auth: sign: dkimpy rejects a changed body (the check can fail)"; fi
 # pmilter verifies its own signature too (round trip through the verifying site above is in the DMARC part).
