@@ -1,8 +1,8 @@
 /* dmarc: libopendmarc fed with records fetched through src/dns. For each
  * message: find the RFC5322.From domain, ask _dmarc.<from> and
  * _dmarc.<organizational domain> at once (one wait), hand the record that
- * applies to opendmarc_policy_store_dmarc, then the SPF and DKIM results,
- * and read back the verdict, the policy and the alignment.
+ * applies to opendmarc_policy_store_dmarc to parse, and decide pass/fail from
+ * its tags and the identifiers' alignment (RFC 7489 3.1, 6.6).
  * Threads: pm_dmarc_start from main (loads the Public Suffix List into
  * libopendmarc's process-wide table, read-only afterwards); evaluate from
  * any thread, each on its own policy context. */
@@ -71,28 +71,6 @@ static char *dmarc_record(const pm_dns_query_t *q)
     return found;
 }
 
-static int spf_outcome(const char *r)
-{
-    if (r == NULL)
-        return DMARC_POLICY_SPF_OUTCOME_NONE;
-    if (strcmp(r, "pass") == 0)
-        return DMARC_POLICY_SPF_OUTCOME_PASS;
-    if (strcmp(r, "fail") == 0 || strcmp(r, "softfail") == 0)
-        return DMARC_POLICY_SPF_OUTCOME_FAIL;
-    if (strcmp(r, "temperror") == 0)
-        return DMARC_POLICY_SPF_OUTCOME_TMPFAIL;
-    return DMARC_POLICY_SPF_OUTCOME_NONE;
-}
-
-static int dkim_outcome(const char *r)
-{
-    if (strcmp(r, "pass") == 0)
-        return DMARC_POLICY_DKIM_OUTCOME_PASS;
-    if (strcmp(r, "temperror") == 0)
-        return DMARC_POLICY_DKIM_OUTCOME_TMPFAIL;
-    return DMARC_POLICY_DKIM_OUTCOME_FAIL;
-}
-
 static const char *policy_name(int p)
 {
     return p == DMARC_RECORD_P_REJECT ? "reject" : p == DMARC_RECORD_P_QUARANTINE ? "quarantine" : "none";
@@ -134,50 +112,54 @@ static char *find_record(pm_dmarc_result_t *out, int timeout_ms)
     return record;
 }
 
-/* The DKIM and SPF results as libopendmarc takes them. */
-static void store_results(DMARC_POLICY_T *p, const pm_dmarc_input_t *in)
+/* The organizational domain (RFC 7489 3.2) of domain. libopendmarc's
+ * lookup answers "" for a name under a TLD the list does not have (all
+ * .example, .internal names); the list's default rule "*" makes the TLD
+ * the public suffix there, so the organizational domain is the last two labels. */
+static void org_domain(const char *domain, char *out, size_t len)
 {
-    if (in->spf_result && in->spf_domain && in->spf_domain[0])
-        opendmarc_policy_store_spf(p, (unsigned char *)in->spf_domain, spf_outcome(in->spf_result),
-                                   in->spf_helo ? DMARC_POLICY_SPF_ORIGIN_HELO : DMARC_POLICY_SPF_ORIGIN_MAILFROM,
-                                   NULL);
-    for (size_t i = 0; i < in->n_sigs; i++)
-        if (in->sigs[i].domain[0])
-            opendmarc_policy_store_dkim(p, (unsigned char *)in->sigs[i].domain,
-                                        (unsigned char *)in->sigs[i].selector, dkim_outcome(in->sigs[i].result),
-                                        NULL);
+    if (opendmarc_get_tld((unsigned char *)domain, (unsigned char *)out, len) == 0 && out[0] != '\0')
+        return;
+    const char *last = strrchr(domain, '.'), *org = domain;
+    for (const char *p = domain; last && p < last; p++)
+        if (*p == '.')
+            org = p + 1;
+    snprintf(out, len, "%s", org);
 }
 
-static void apply_policy(DMARC_POLICY_T *p, pm_dmarc_result_t *out)
+/* RFC 7489 3.1: strict: the same name; relaxed: the same organizational domain. */
+static int aligned(const char *domain, const pm_dmarc_result_t *out, int mode)
 {
-    int verdict = opendmarc_get_policy_to_enforce(p);
-    int dkim_align = 0, spf_align = 0;
-    opendmarc_policy_fetch_alignment(p, &dkim_align, &spf_align);
-    out->aligned_dkim = dkim_align == DMARC_POLICY_DKIM_ALIGNMENT_PASS;
-    out->aligned_spf = spf_align == DMARC_POLICY_SPF_ALIGNMENT_PASS;
+    if (domain == NULL || domain[0] == '\0')
+        return 0;
+    if (strcasecmp(domain, out->from_domain) == 0)
+        return 1;
+    if (mode == DMARC_RECORD_A_STRICT)
+        return 0;
+    char org[256];
+    org_domain(domain, org, sizeof org);
+    return strcasecmp(org, out->org_domain) == 0;
+}
+
+/* The verdict from the parsed record: libopendmarc gives the record's tags;
+ * alignment is computed here (its own check counts every two names under an
+ * unlisted TLD as aligned: a.example with b.example). */
+static void apply_policy(DMARC_POLICY_T *p, const pm_dmarc_input_t *in, pm_dmarc_result_t *out)
+{
+    int adkim = DMARC_RECORD_A_RELAXED, aspf = DMARC_RECORD_A_RELAXED;
     int pol = DMARC_RECORD_P_UNSPECIFIED, sp = DMARC_RECORD_P_UNSPECIFIED;
+    opendmarc_policy_fetch_adkim(p, &adkim);
+    opendmarc_policy_fetch_aspf(p, &aspf);
     opendmarc_policy_fetch_p(p, &pol);
     opendmarc_policy_fetch_sp(p, &sp);
-    /* RFC 7489 6.6.3: a subdomain (the record found at the organizational domain) follows sp= if given. */
+    for (size_t i = 0; i < in->n_sigs; i++)
+        if (strcmp(in->sigs[i].result, "pass") == 0 && aligned(in->sigs[i].domain, out, adkim))
+            out->aligned_dkim = 1;
+    out->aligned_spf = in->spf_result && strcmp(in->spf_result, "pass") == 0 && aligned(in->spf_domain, out, aspf);
+    /* RFC 7489 6.6.3: the record of the organizational domain speaks for a subdomain with sp= if it has one. */
     int subdomain = strcasecmp(out->record_domain, out->from_domain) != 0;
     out->policy = policy_name(subdomain && sp != DMARC_RECORD_P_UNSPECIFIED ? sp : pol);
-    switch (verdict) {
-    case DMARC_POLICY_PASS:
-        out->result = "pass";
-        break;
-    case DMARC_POLICY_REJECT:
-    case DMARC_POLICY_QUARANTINE:
-    case DMARC_POLICY_NONE:
-        out->result = "fail";
-        break;
-    case DMARC_POLICY_ABSENT:
-        out->result = "none";
-        out->policy = "none";
-        break;
-    default:
-        out->result = "permerror";
-        snprintf(out->reason, sizeof out->reason, "%s", opendmarc_policy_status_to_str(verdict));
-    }
+    out->result = out->aligned_dkim || out->aligned_spf ? "pass" : "fail";
 }
 
 void pm_dmarc_evaluate(const pm_dmarc_input_t *in, pm_dmarc_result_t *out)
@@ -208,10 +190,7 @@ void pm_dmarc_evaluate(const pm_dmarc_input_t *in, pm_dmarc_result_t *out)
         return;
     }
     lower(out->from_domain);
-    if (opendmarc_get_tld((unsigned char *)out->from_domain, (unsigned char *)out->org_domain,
-                          sizeof out->org_domain) != 0 ||
-        out->org_domain[0] == '\0')
-        snprintf(out->org_domain, sizeof out->org_domain, "%s", out->from_domain);
+    org_domain(out->from_domain, out->org_domain, sizeof out->org_domain);
     char *record = find_record(out, in->timeout_ms);
     if (record) {
         int st = opendmarc_policy_store_dmarc(p, (unsigned char *)record, (unsigned char *)out->record_domain,
@@ -221,8 +200,7 @@ void pm_dmarc_evaluate(const pm_dmarc_input_t *in, pm_dmarc_result_t *out)
             snprintf(out->reason, sizeof out->reason, "_dmarc.%.100s: %s", out->record_domain,
                      opendmarc_policy_status_to_str(st));
         } else {
-            store_results(p, in);
-            apply_policy(p, out);
+            apply_policy(p, in, out);
         }
         free(record);
     }

@@ -206,6 +206,79 @@ rc=$?
 [ $rc = 2 ] && grep -q 'canonicalization: "loose"' "$PM_ERR" && pass "auth: sign: a bad canonicalization is an ArgumentError" || fail "auth: sign: bad canonicalization" "rc=$rc $(tail -2 "$PM_ERR")"
 stop_pmilter
 
+######## DMARC: the RFC 7489 matrix, and the A-R header parsed by python3-authres
+# Session#spf is the SPF teammate's; here a stand-in with the agreed contract
+# (#result, #domain) reads the case's SPF outcome from an X-Test-Spf header.
+new_site dmarc 'handler_timeout = 5'
+printf '[dns]\nresolver = ["%s"]\ntimeout_ms = 1500\n' "$FWD" >>"$CONF"
+printf 'class Pmilter::Session\n  SpfStub = Struct.new(:result, :domain)\n  def spf\n    r, d = Pmilter::Session::Headers.new["X-Test-Spf"].to_s.split(" ")\n    SpfStub.new(r || "none", d || "")\n  end\nend\n' >"$D/spf_stub.rb"
+sed -i 's|^\[server\]|[handler.config]\nmruby_library = ["spf_stub.rb"]\n\n[server]|' "$CONF"
+handler eom '
+s = Pmilter::Session.new
+d = s.dmarc
+puts "dmarc #{d.result} #{d.policy} #{d.domain} dkim=#{d.aligned_dkim?} spf=#{d.aligned_spf?}"
+puts "ar " + s.authentication_results("mx.test").gsub("\r\n\t", " ")'
+start_pmilter "$CONF" || { fail "auth: dmarc pmilter starts" "$(tail -3 "$PM_ERR")"; suite_exit; }
+# dmarc_case NAME FROM SIGNER SPF WANT: FROM's message, signed by SIGNER's
+# rsa key (- for none, SIGNER! for a signature broken afterwards), with SPF
+# "result domain" (- for none); WANT: "result policy org-domain dkim=.. spf=..".
+dmarc_case() {
+    local name=$1 from=$2 signer=$3 spf=$4 want=$5 f=$T/dmarc.eml
+    msg "$f" "<user@$from>" "dmarc case"
+    [ "$spf" != - ] && sed -i "1i X-Test-Spf: $spf\r" "$f"
+    if [ "$signer" != - ]; then
+        dkimpy_sign "$f" "$f.signed" "${signer%!}" rsa "$K/rsa.pem"
+        [ "${signer%!}" != "$signer" ] && sed -i 's/this is the body/this is the b0dy/' "$f.signed"
+        mv "$f.signed" "$f"
+    fi
+    play "$f"
+    sees "auth: dmarc: $name" "dmarc $want"
+}
+dmarc_case "aligned DKIM passes (relaxed, same domain)" a.example a.example - "pass reject a.example dkim=true spf=false"
+dmarc_case "relaxed: a subdomain's DKIM signature aligns" a.example sub.a.example - "pass reject a.example dkim=true spf=false"
+dmarc_case "strict adkim: a subdomain's signature does not align" s.example x.s.example - "fail reject s.example dkim=false spf=false"
+dmarc_case "strict adkim: the exact domain aligns" s.example s.example - "pass reject s.example dkim=true spf=false"
+dmarc_case "relaxed aspf: SPF pass for a subdomain aligns" a.example - "pass bounce.a.example" "pass reject a.example dkim=false spf=true"
+dmarc_case "strict aspf: SPF pass for a subdomain does not align" s.example - "pass bounce.s.example" "fail reject s.example dkim=false spf=false"
+dmarc_case "p=reject with failing SPF and DKIM fails, policy reject" a.example 'a.example!' "fail a.example" "fail reject a.example dkim=false spf=false"
+dmarc_case "a passing signature of another domain does not align" a.example b.example "softfail a.example" "fail reject a.example dkim=false spf=false"
+dmarc_case "subdomain without its own record follows sp=" sub.a.example - "fail sub.a.example" "fail quarantine a.example dkim=false spf=false"
+dmarc_case "subdomain: aligned DKIM of the organizational domain passes" sub.a.example a.example - "pass quarantine a.example dkim=true spf=false"
+dmarc_case "p=quarantine fails as quarantine" q.example - - "fail quarantine q.example dkim=false spf=false"
+dmarc_case "p=none fails with policy none" n.example - - "fail none n.example dkim=false spf=false"
+dmarc_case "no DMARC record: none" b.example b.example - "none none b.example dkim=false spf=false"
+dmarc_case "a record lookup that times out: temperror" x.timeout.example - - "temperror none timeout.example dkim=false spf=false"
+
+# The A-R header of the last-but-one kinds, parsed by python3-authres.
+# ar_check NAME PY-EXPR: the "ar" line parses and PY-EXPR holds on r (the parsed header).
+ar_check() {
+    local line
+    line=$(tr -d '\r' <"$PM_OUT" | sed -n 's/^ar //p')
+    if out=$("$PY" - "$line" "$2" <<'PYEOF' 2>&1
+import sys, authres, authres.dmarc
+r = authres.FeatureContext(authres.dmarc).parse("Authentication-Results: " + sys.argv[1])
+res = {x.method: x for x in r.results}
+ok = eval(sys.argv[2])
+print(r.authserv_id, [(x.method, x.result) for x in r.results])
+sys.exit(0 if ok else 1)
+PYEOF
+    ); then pass "$1 ($out)"; else fail "$1" "$out: ar $line"; fi
+}
+msg "$T/ar.eml" "<user@a.example>"
+sed -i "1i X-Test-Spf: pass a.example\r" "$T/ar.eml"
+dkimpy_sign "$T/ar.eml" "$T/ar-signed.eml" a.example rsa "$K/rsa.pem"
+play "$T/ar-signed.eml"
+ar_check "auth: A-R: authres parses spf, dkim and dmarc passes" \
+    'r.authserv_id == "mx.test" and res["spf"].result == "pass" and res["dkim"].result == "pass" and res["dmarc"].result == "pass" and res["dmarc"].header_from == "a.example" and res["dkim"].header_d == "a.example" and res["dkim"].header_s == "rsa" and res["spf"].smtp_mailfrom == "a.example"'
+sed -i 's/this is the body/this is the b0dy/' "$T/ar-signed.eml"
+sed -i 's/^X-Test-Spf: pass/X-Test-Spf: fail/' "$T/ar-signed.eml"
+play "$T/ar-signed.eml"
+ar_check "auth: A-R: authres parses the failures (dkim fail, dmarc fail)" \
+    'res["spf"].result == "fail" and res["dkim"].result == "fail" and res["dmarc"].result == "fail"'
+play "$T/plain.eml"
+ar_check "auth: A-R: an unsigned message says dkim=none" 'res["dkim"].result == "none"'
+stop_pmilter
+
 ######## [dkim.keys] errors: file, line and key named, exit 78
 # conf_error NAME WANT KEYLINES: pmilter -t on a config with KEYLINES exits 78 naming WANT.
 conf_error() {
