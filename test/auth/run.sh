@@ -4,7 +4,7 @@
 # independent tools: messages signed by dkimpy and opendkim-testmsg are
 # verified by pmilter; messages pmilter signs are verified by dkimpy; the
 # DMARC matrix follows RFC 7489; python3-authres parses the A-R header.
-# checks: 40  (the least number of PASS/FAIL lines; test/run.sh enforces it)
+# checks: 50  (the least number of PASS/FAIL lines; test/run.sh enforces it)
 cd "$(dirname "$0")/../.." || exit 1
 . test/lib.sh
 . test/auth/lib.sh
@@ -277,6 +277,50 @@ ar_check "auth: A-R: authres parses the failures (dkim fail, dmarc fail)" \
     'res["spf"].result == "fail" and res["dkim"].result == "fail" and res["dmarc"].result == "fail"'
 play "$T/plain.eml"
 ar_check "auth: A-R: an unsigned message says dkim=none" 'res["dkim"].result == "none"'
+stop_pmilter
+
+######## Forged A-R headers, the default authserv-id, phases, limits
+new_site misc 'max_body_size = 16' 'handler_timeout = 5'
+printf '[dns]\nresolver = ["%s"]\ntimeout_ms = 1500\n' "$FWD" >>"$CONF"
+handler helo '
+begin
+  Pmilter::Session.new.dkim
+rescue Pmilter::PhaseError => e
+  puts "helo: #{e.class}"
+end'
+handler eom '
+s = Pmilter::Session.new
+case s.envelope_from
+when "<forged@a.example>"
+  puts "removed #{s.remove_forged_authentication_results}"
+  Pmilter::Session::Headers.new.insert(0, "Authentication-Results", s.authentication_results)
+when "<long@a.example>"
+  s.dkim.each { |d| puts "long #{d.result} (#{d.reason})" }
+  begin
+    s.dkim_sign(domain: "a.example", selector: "rsa", key: "rsa")
+  rescue RuntimeError => e
+    puts "sign: #{e.message}"
+  end
+end'
+printf '[dkim.keys.rsa]\nfile = "%s"\n' "$K/rsa.pem" >>"$CONF"
+start_pmilter "$CONF" || { fail "auth: misc pmilter starts" "$(tail -3 "$PM_ERR")"; suite_exit; }
+{ printf 'Authentication-Results: MX.example.net; dkim=pass header.d=a.example\r\n'
+  printf 'Authentication-Results: other.example.org; spf=pass smtp.mailfrom=a.example\r\n'
+  printf 'Authentication-Results:\r\n\tmx.example.net;\r\n\tdmarc=pass\r\n'
+  cat "$T/plain.eml"; } >"$T/forged.eml"
+"$CLIENT" -s "unix:$SOCK" "$T/forged.eml" --from "<forged@a.example>" --macro j=mx.example.net --json 2>/dev/null >"$T/forged.json"
+sees "auth: A-R: forged headers claiming our authserv-id are removed (2 of 3)" "removed 2"
+if jq -e '[.modifications[] | select(.action == "delete_header")] | map(.index) == [3, 1]' "$T/forged.json" >/dev/null; then
+    pass "auth: A-R: the first and third A-R are deleted, the other host's kept"
+else fail "auth: A-R: which A-R are deleted" "$(jq -c .modifications "$T/forged.json")"; fi
+if jq -e '.modifications[] | select(.action == "insert_header") | .value | startswith("mx.example.net;")' "$T/forged.json" >/dev/null; then
+    pass "auth: A-R: the authserv-id defaults to macro j"
+else fail "auth: A-R: default authserv-id" "$(jq -c .modifications "$T/forged.json")"; fi
+grep -q '^helo: Pmilter::PhaseError' <(tr -d '\r' <"$PM_OUT") && pass "auth: Session#dkim outside eom raises Pmilter::PhaseError" || fail "auth: PhaseError" "$(cat "$PM_OUT")"
+: >"$PM_OUT"
+"$CLIENT" -s "unix:$SOCK" "$T/py-rsa.eml" --from "<long@a.example>" >/dev/null 2>&1
+sees "auth: dkim: a body cut at max_body_size is neutral, not fail" "long neutral (body longer than max_body_size: not verified)"
+sees "auth: sign: a message cut at max_body_size is not signed" "sign: Pmilter::Session#dkim_sign: the message is longer than max_body_size or max_header_bytes: cannot sign"
 stop_pmilter
 
 ######## [dkim.keys] errors: file, line and key named, exit 78
