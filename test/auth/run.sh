@@ -323,6 +323,41 @@ sees "auth: dkim: a body cut at max_body_size is neutral, not fail" "long neutra
 sees "auth: sign: a message cut at max_body_size is not signed" "sign: Pmilter::Session#dkim_sign: the message is longer than max_body_size or max_header_bytes: cannot sign"
 stop_pmilter
 
+######## examples/auth: the OpenDKIM + OpenDMARC setup, with this zone's names
+D=$T/example-auth
+cp -r examples/auth "$D"
+mkdir -p "$D/keys" && cp "$K/rsa.pem" "$D/keys/main.pem"
+SOCK=$D/pm.sock CONF=$D/pmilter.conf
+sed -i -e "s|^listen = .*|listen = \"$SOCK\"|" -e '/^user = /d' -e '/^group = /d' \
+    -e "s|^resolver = .*|resolver = [\"$FWD\"]|" "$CONF"
+sed -i 's|"example.com" => \["2026", "main"\]|"a.example" => ["rsa", "main"]|' "$D/handler/eom.rb"
+start_pmilter "$CONF" || { fail "auth: examples/auth starts" "$(tail -3 "$PM_ERR")"; suite_exit; }
+"$CLIENT" -s "unix:$SOCK" "$T/out.eml" --from "<bob@a.example>" --macro "envfrom:{auth_authen}=bob" \
+    --macro "envfrom:{mail_addr}=bob@a.example" --json 2>/dev/null >"$T/json"
+"$PY" - "$T/json" "$T/out.eml" "$T/example-signed.eml" <<'PYEOF'
+import json, sys
+r = json.load(open(sys.argv[1]))
+h = "".join("%s: %s\r\n" % (m["name"], m["value"].replace("\r\n", "\n").replace("\n", "\r\n"))
+            for m in r["modifications"] if m["action"] == "insert_header")
+open(sys.argv[3], "wb").write(h.encode() + open(sys.argv[2], "rb").read())
+PYEOF
+if out=$(dkimpy_verify "$T/example-signed.eml" "$ZONE" 2>&1); then pass "auth: examples/auth: an authenticated sender's mail is signed ($out)"
+else fail "auth: examples/auth: signs outgoing mail" "$out $(tail -2 "$PM_ERR")"; fi
+msg "$T/ex-forged.eml" "<ceo@a.example>" "urgent wire transfer"
+"$CLIENT" -s "unix:$SOCK" "$T/ex-forged.eml" >"$T/ex.out" 2>&1
+rc=$?
+[ $rc = 1 ] && grep -q 'rejected by DMARC policy of a.example' "$T/ex.out" && pass "auth: examples/auth: unauthenticated mail from a p=reject domain is rejected" \
+    || fail "auth: examples/auth: DMARC reject" "rc=$rc $(cat "$T/ex.out")"
+"$CLIENT" -s "unix:$SOCK" "$T/py-rsa.eml" --json >"$T/ex.json" 2>&1
+if jq -e '.verdict == "continue" and ([.modifications[] | select(.action == "insert_header" and .name == "Authentication-Results") | .value | gsub("\\s+"; " ") | test("dkim=pass header.d=a.example .*dmarc=pass")] == [true])' "$T/ex.json" >/dev/null; then
+    pass "auth: examples/auth: signed mail passes with an A-R header"
+else fail "auth: examples/auth: signed mail passes" "$(jq -c '{verdict, modifications}' "$T/ex.json")"; fi
+msg "$T/ex-q.eml" "<news@q.example>"
+"$CLIENT" -s "unix:$SOCK" "$T/ex-q.eml" --json >"$T/ex.json" 2>&1
+jq -e '.modifications[] | select(.action == "quarantine") | .reason == "DMARC policy of q.example"' "$T/ex.json" >/dev/null \
+    && pass "auth: examples/auth: a p=quarantine failure is quarantined" || fail "auth: examples/auth: quarantine" "$(jq -c . "$T/ex.json")"
+stop_pmilter
+
 ######## [dkim.keys] errors: file, line and key named, exit 78
 # conf_error NAME WANT KEYLINES: pmilter -t on a config with KEYLINES exits 78 naming WANT.
 conf_error() {
