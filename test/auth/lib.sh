@@ -48,7 +48,7 @@ PYEOF
 dkimpy_verify() {
     "$PY" - "$@" <<'PYEOF'
 import sys, dkim
-msg = open(sys.argv[1], "rb").read()
+msg = open(sys.argv[1], "rb").read().replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
 zone = {}
 for line in open(sys.argv[2]):
     name, _, value = line.rstrip("\n").partition(" ")
