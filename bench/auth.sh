@@ -35,14 +35,13 @@ printf '[server]\nlisten = "%s/pm.sock"\nlog_level = "warn"\n[dns]\nresolver = [
     "$T" "$DNS_PORT" >"$T/pmilter.conf"
 start_pmilter "$T/pmilter.conf"
 "$CLIENT" -s "unix:$T/pm.sock" "$T/m.eml" >/dev/null # warms the cache
-: >"$PM_OUT"
 start=$(date +%s.%N)
 for i in $(seq "$N"); do "$CLIENT" -s "unix:$T/pm.sock" "$T/m.eml" --client-ip 198.18.0.1 >/dev/null; done
 end=$(date +%s.%N)
 stop_pmilter
 /usr/bin/python3 - "$PM_OUT" "$N" "$start" "$end" "$(wc -c <"$T/m.eml")" "$(dns_queries rsa._domainkey.a.example TXT)" <<'PY'
 import statistics, sys
-rows = [l.split() for l in open(sys.argv[1]) if l.startswith("us ")]
+rows = [l.split() for l in open(sys.argv[1]) if l.startswith("us ")][1:]  # the first warmed the cache
 v = sorted(int(r[1]) for r in rows)
 n, secs = int(sys.argv[2]), float(sys.argv[4]) - float(sys.argv[3])
 print(f"auth bench: {sys.argv[5]} byte message, {len(v)}/{n} handled, dkim {set(r[2] for r in rows)}, spf {set(r[3] for r in rows)}; "

@@ -57,7 +57,7 @@ play() {
     PLAY_RC=$?
 }
 # sees NAME TEXT: pmilter's stdout (the handler's puts) has the line TEXT.
-sees() { if tr -d '\r' <"$PM_OUT" | grep -qxF -- "$2"; then pass "$1"; else fail "$1" "no line '$2' in: $(tr '\n' '|' <"$PM_OUT")"; fi; }
+sees() { if tr -d '\r\0' <"$PM_OUT" | grep -qxF -- "$2"; then pass "$1"; else fail "$1" "no line '$2' in: $(tr '\n\0' '| ' <"$PM_OUT")"; fi; }
 
 ######## DKIM verification
 new_site verify 'handler_timeout = 5'
@@ -112,12 +112,12 @@ sees "auth: dkim: no key in DNS is permerror" "dkim a.example gone permerror rsa
 # Two signatures: one good, one broken: one result each, in order.
 dkimpy_sign "$T/py-rsa.eml" "$T/py-two.eml" a.example gone "$K/rsa.pem"
 play "$T/py-two.eml"
-if tr -d '\r' <"$PM_OUT" | grep -c '^dkim ' | grep -qx 2; then pass "auth: dkim: one result per DKIM-Signature"; else fail "auth: dkim: one result per DKIM-Signature" "$(cat "$PM_OUT")"; fi
+if tr -d '\r\0' <"$PM_OUT" | grep -c '^dkim ' | grep -qx 2; then pass "auth: dkim: one result per DKIM-Signature"; else fail "auth: dkim: one result per DKIM-Signature" "$(cat "$PM_OUT")"; fi
 
 # Garbage in a DKIM-Signature: permerror, never a crash.
 { printf 'DKIM-Signature: v=1; a=rsa-sha256; d=a.example; s=rsa; h=from; b=AAAA\r\n'; cat "$T/plain.eml"; } >"$T/garbage.eml"
 play "$T/garbage.eml"
-if tr -d '\r' <"$PM_OUT" | grep -q '^dkim a.example rsa permerror'; then pass "auth: dkim: a malformed signature is permerror"; else fail "auth: dkim: a malformed signature is permerror" "$(cat "$PM_OUT") rc=$PLAY_RC"; fi
+if tr -d '\r\0' <"$PM_OUT" | grep -q '^dkim a.example rsa permerror'; then pass "auth: dkim: a malformed signature is permerror"; else fail "auth: dkim: a malformed signature is permerror" "$(cat "$PM_OUT") rc=$PLAY_RC"; fi
 
 # The key query that never answers: temperror after [dns] timeout_ms, the message goes on.
 dkimpy_sign "$T/plain.eml" "$T/py-slow.eml" timeout.example rsa "$K/rsa.pem"
@@ -253,7 +253,7 @@ dmarc_case "a record lookup that times out: temperror" x.timeout.example - - "te
 # ar_check NAME PY-EXPR: the "ar" line parses and PY-EXPR holds on r (the parsed header).
 ar_check() {
     local line
-    line=$(tr -d '\r' <"$PM_OUT" | sed -n 's/^ar //p')
+    line=$(tr -d '\r\0' <"$PM_OUT" | sed -n 's/^ar //p')
     if out=$("$PY" - "$line" "$2" <<'PYEOF' 2>&1
 import sys, authres, authres.dmarc
 r = authres.FeatureContext(authres.dmarc).parse("Authentication-Results: " + sys.argv[1])
@@ -316,7 +316,7 @@ else fail "auth: A-R: which A-R are deleted" "$(jq -c .modifications "$T/forged.
 if jq -e '.modifications[] | select(.action == "insert_header") | .value | startswith("mx.example.net;")' "$T/forged.json" >/dev/null; then
     pass "auth: A-R: the authserv-id defaults to macro j"
 else fail "auth: A-R: default authserv-id" "$(jq -c .modifications "$T/forged.json")"; fi
-grep -q '^helo: Pmilter::PhaseError' <(tr -d '\r' <"$PM_OUT") && pass "auth: Session#dkim outside eom raises Pmilter::PhaseError" || fail "auth: PhaseError" "$(cat "$PM_OUT")"
+grep -q '^helo: Pmilter::PhaseError' <(tr -d '\r\0' <"$PM_OUT") && pass "auth: Session#dkim outside eom raises Pmilter::PhaseError" || fail "auth: PhaseError" "$(cat "$PM_OUT")"
 : >"$PM_OUT"
 "$CLIENT" -s "unix:$SOCK" "$T/py-rsa.eml" --from "<long@a.example>" >/dev/null 2>&1
 sees "auth: dkim: a body cut at max_body_size is neutral, not fail" "long neutral (body longer than max_body_size: not verified)"
