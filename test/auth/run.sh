@@ -4,7 +4,7 @@
 # independent tools: messages signed by dkimpy and opendkim-testmsg are
 # verified by pmilter; messages pmilter signs are verified by dkimpy; the
 # DMARC matrix follows RFC 7489; python3-authres parses the A-R header.
-# checks: 50  (the least number of PASS/FAIL lines; test/run.sh enforces it)
+# checks: 60  (the least number of PASS/FAIL lines; test/run.sh enforces it)
 cd "$(dirname "$0")/../.." || exit 1
 . test/lib.sh
 . test/auth/lib.sh
@@ -55,6 +55,12 @@ play() {
     : >"$PM_OUT"
     PLAY_OUT=$("$CLIENT" -s "unix:$SOCK" "$f" "$@" 2>&1 | tr -d '\0')
     PLAY_RC=$?
+}
+# stop_site NAME: stops pmilter; it exited 0 with no sanitizer report (ASan builds).
+stop_site() {
+    stop_pmilter
+    if [ "${PM_STATUS:-0}" -ne 0 ]; then fail "auth: $1: clean exit" "pmilter exited $PM_STATUS: $(tail -2 "$PM_ERR")"
+    else check_sanitizer_clean "auth: $1: clean exit, no sanitizer report"; fi
 }
 # sees NAME TEXT: pmilter's stdout (the handler's puts) has the line TEXT.
 sees() { if tr -d '\r\0' <"$PM_OUT" | grep -qxF -- "$2"; then pass "$1"; else fail "$1" "no line '$2' in: $(tr '\n\0' '| ' <"$PM_OUT")"; fi; }
@@ -126,7 +132,7 @@ play "$T/py-slow.eml"
 ms=$((($(date +%s%N) - t0) / 1000000))
 sees "auth: dkim: a key lookup that times out is temperror" "dkim timeout.example rsa temperror rsa-sha256 nil false (key DNS query failed)"
 if [ "$ms" -lt 4500 ]; then pass "auth: dkim: the timeout is bounded by [dns] timeout_ms ($ms ms)"; else fail "auth: dkim: the timeout is bounded" "$ms ms"; fi
-stop_pmilter
+stop_site verify
 
 ######## DKIM signing: pmilter signs, dkimpy verifies with the zone's keys
 new_site sign
@@ -204,7 +210,7 @@ rc=$?
 "$CLIENT" -s "unix:$SOCK" "$T/out.eml" --from "<badcanon@a.example>" >/dev/null 2>&1
 rc=$?
 [ $rc = 2 ] && grep -q 'canonicalization: "loose"' "$PM_ERR" && pass "auth: sign: a bad canonicalization is an ArgumentError" || fail "auth: sign: bad canonicalization" "rc=$rc $(tail -2 "$PM_ERR")"
-stop_pmilter
+stop_site sign
 
 ######## DMARC: the RFC 7489 matrix, and the A-R header parsed by python3-authres
 # Session#spf is the SPF teammate's; here a stand-in with the agreed contract
@@ -277,7 +283,7 @@ ar_check "auth: A-R: authres parses the failures (dkim fail, dmarc fail)" \
     'res["spf"].result == "fail" and res["dkim"].result == "fail" and res["dmarc"].result == "fail"'
 play "$T/plain.eml"
 ar_check "auth: A-R: an unsigned message says dkim=none" 'res["dkim"].result == "none"'
-stop_pmilter
+stop_site dmarc
 
 ######## Forged A-R headers, the default authserv-id, phases, limits
 new_site misc 'max_body_size = 16' 'handler_timeout = 5'
@@ -321,7 +327,7 @@ grep -q '^helo: Pmilter::PhaseError' <(tr -d '\r\0' <"$PM_OUT") && pass "auth: S
 "$CLIENT" -s "unix:$SOCK" "$T/py-rsa.eml" --from "<long@a.example>" >/dev/null 2>&1
 sees "auth: dkim: a body cut at max_body_size is neutral, not fail" "long neutral (body longer than max_body_size: not verified)"
 sees "auth: sign: a message cut at max_body_size is not signed" "sign: Pmilter::Session#dkim_sign: the message is longer than max_body_size or max_header_bytes: cannot sign"
-stop_pmilter
+stop_site misc
 
 ######## examples/auth: the OpenDKIM + OpenDMARC setup, with this zone's names
 D=$T/example-auth
@@ -356,7 +362,7 @@ msg "$T/ex-q.eml" "<news@q.example>"
 "$CLIENT" -s "unix:$SOCK" "$T/ex-q.eml" --json >"$T/ex.json" 2>&1
 jq -e '.modifications[] | select(.action == "quarantine") | .reason == "DMARC policy of q.example"' "$T/ex.json" >/dev/null \
     && pass "auth: examples/auth: a p=quarantine failure is quarantined" || fail "auth: examples/auth: quarantine" "$(jq -c . "$T/ex.json")"
-stop_pmilter
+stop_site examples/auth
 
 ######## [dkim.keys] errors: file, line and key named, exit 78
 # conf_error NAME WANT KEYLINES: pmilter -t on a config with KEYLINES exits 78 naming WANT.
