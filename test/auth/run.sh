@@ -17,6 +17,8 @@ done
 "$PY" -c 'import dkim, authres, nacl, cryptography' 2>/dev/null || { fail "auth: python3 modules" "dkimpy, authres, nacl (scripts/packages/auth.txt)"; suite_exit; }
 [ -x "$CLIENT" ] || { fail "auth: built" "make test-build first ($CLIENT)"; suite_exit; }
 tmpdir
+# libopendkim's own Ed25519 key leak (test/auth/lsan.supp), for ASan builds.
+export LSAN_OPTIONS=suppressions=$ROOT/test/auth/lsan.supp${LSAN_OPTIONS:+:$LSAN_OPTIONS}
 K=$T/keys
 mkdir -p "$K"
 make_keys "$K"
