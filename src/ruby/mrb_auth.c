@@ -328,18 +328,18 @@ static mrb_value session_dmarc(mrb_state *mrb, mrb_value self)
     return dmarc_object(mrb, &r);
 }
 
-/* Appends " name=value" to an A-R value, quoting value unless it is an RFC 2045 token. */
+/* Appends " name=value" to an A-R value, quoted unless value is an RFC 2045
+ * token or local-part@domain (RFC 8601's pvalue): '@' is let through. */
 static void ar_prop(pm_buf_t *b, const char *name, const char *value)
 {
-    int token = value[0] != '\0';
+    int bare = value[0] != '\0';
     for (const char *p = value; *p; p++)
         if ((unsigned char)*p <= ' ' || (unsigned char)*p >= 127 || strchr("()<>,;:\\\"/[]?=", *p))
-            token = 0;
-    /* '@' and '.' are fine inside a token-like property value (RFC 8601's pvalue). */
+            bare = 0;
     char tmp[600];
-    if (token || strspn(value, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-_@+") == strlen(value))
+    if (bare) {
         snprintf(tmp, sizeof tmp, " %s=%s", name, value);
-    else {
+    } else {
         char q[520];
         size_t o = 0;
         for (const char *p = value; *p && o < sizeof q - 3; p++) {
