@@ -4,7 +4,7 @@
 # independent tools: messages signed by dkimpy and opendkim-testmsg are
 # verified by pmilter; messages pmilter signs are verified by dkimpy; the
 # DMARC matrix follows RFC 7489; python3-authres parses the A-R header.
-# checks: 60  (the least number of PASS/FAIL lines; test/run.sh enforces it)
+# checks: 62  (the least number of PASS/FAIL lines; test/run.sh enforces it)
 cd "$(dirname "$0")/../.." || exit 1
 . test/lib.sh
 . test/auth/lib.sh
@@ -30,6 +30,7 @@ ZONE=$T/zone.txt # "name value" lines for dkimpy's verifier too
     echo "rsa._domainkey.a.example v=DKIM1; k=rsa; p=$(cat "$K/rsa.pub")"
     echo "ed._domainkey.a.example v=DKIM1; k=ed25519; p=$(cat "$K/ed.pub")"
     echo "rsa._domainkey.b.example v=DKIM1; k=rsa; p=$(cat "$K/rsa.pub")"
+    echo "junk._domainkey.a.example v=DKIM1; k=rsa; p=!!not*base64!!"
     echo "rsa._domainkey.sub.a.example v=DKIM1; k=rsa; p=$(cat "$K/rsa.pub")"
     echo "_dmarc.a.example v=DMARC1; p=reject; sp=quarantine; adkim=r; aspf=r"
     echo "_dmarc.s.example v=DMARC1; p=reject; adkim=s; aspf=s"
@@ -55,7 +56,7 @@ msg() {
 play() {
     local f=$1; shift
     : >"$PM_OUT"
-    PLAY_OUT=$("$CLIENT" -s "unix:$SOCK" "$f" "$@" 2>&1 | tr -d '\0')
+    PLAY_OUT=$("$CLIENT" -s "unix:$SOCK" "$f" "$@" 2>&1 | tr -d '\0'; exit "${PIPESTATUS[0]}")
     PLAY_RC=$?
 }
 # stop_site NAME: stops pmilter; it exited 0 with no sanitizer report (ASan builds).
@@ -116,6 +117,11 @@ sees "auth: dkim: l= covers part of the body; appended text keeps it passing" "d
 dkimpy_sign "$T/plain.eml" "$T/py-gone.eml" a.example gone "$K/rsa.pem"
 play "$T/py-gone.eml"
 sees "auth: dkim: no key in DNS is permerror" "dkim a.example gone permerror rsa-sha256 nil false (key not found in DNS)"
+
+dkimpy_sign "$T/plain.eml" "$T/py-junk.eml" a.example junk "$K/rsa.pem"
+play "$T/py-junk.eml"
+if tr -d '\r\0' <"$PM_OUT" | grep -q '^dkim a.example junk permerror rsa-sha256 nil false'; then pass "auth: dkim: a garbage key record is permerror"
+else fail "auth: dkim: a garbage key record is permerror" "$(cat "$PM_OUT")"; fi
 
 # Two signatures: one good, one broken: one result each, in order.
 dkimpy_sign "$T/py-rsa.eml" "$T/py-two.eml" a.example gone "$K/rsa.pem"
@@ -221,7 +227,7 @@ stop_site sign
 # (#result, #domain) reads the case's SPF outcome from an X-Test-Spf header.
 new_site dmarc 'handler_timeout = 5'
 printf '[dns]\nresolver = ["%s"]\ntimeout_ms = 1500\n' "$FWD" >>"$CONF"
-printf 'class Pmilter::Session\n  SpfStub = Struct.new(:result, :domain)\n  def spf\n    r, d = Pmilter::Session::Headers.new["X-Test-Spf"].to_s.split(" ")\n    SpfStub.new(r || "none", d || "")\n  end\nend\n' >"$D/spf_stub.rb"
+printf 'class Pmilter::Session\n  SpfStub = Struct.new(:result, :domain)\n  def spf\n    r, d = Pmilter::Session::Headers.new["X-Test-Spf"].to_s.split(" ")\n    raise "spf exploded" if r == "raise"\n    SpfStub.new(r || "none", d || "")\n  end\nend\n' >"$D/spf_stub.rb"
 sed -i 's|^\[server\]|[handler.config]\nmruby_library = ["spf_stub.rb"]\n\n[server]|' "$CONF"
 handler eom '
 s = Pmilter::Session.new
@@ -258,6 +264,13 @@ dmarc_case "p=quarantine fails as quarantine" q.example - - "fail quarantine q.e
 dmarc_case "p=none fails with policy none" n.example - - "fail none n.example dkim=false spf=false"
 dmarc_case "no DMARC record: none" b.example b.example - "none none b.example dkim=false spf=false"
 dmarc_case "a record lookup that times out: temperror" x.timeout.example - - "temperror none timeout.example dkim=false spf=false"
+
+# A Session#spf that raises inside s.dmarc: the handler fails, handler_error (tempfail).
+msg "$T/raise.eml" "<user@a.example>"
+sed -i "1i X-Test-Spf: raise\r" "$T/raise.eml"
+play "$T/raise.eml"
+[ "$PLAY_RC" = 2 ] && grep -q 'spf exploded' "$PM_ERR" && pass "auth: dmarc: an exception inside s.spf gives handler_error (tempfail)" \
+    || fail "auth: dmarc: an exception inside s.spf" "rc=$PLAY_RC $(tail -2 "$PM_ERR")"
 
 # The A-R header of the last-but-one kinds, parsed by python3-authres.
 # ar_check NAME PY-EXPR: the "ar" line parses and PY-EXPR holds on r (the parsed header).
