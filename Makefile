@@ -10,7 +10,7 @@ CXXFLAGS += -std=c++17 -Isrc $(OPT) -g -Wall -Wextra $(SAN)
 # libmilter statically, so that --wrap can reach into it: sigwait (prompt shutdown, src/core/signals.c)
 # mi_rd_cmd (input repair, src/milter/milter_input.c), accept (no spin on EMFILE,
 # src/milter/milter_accept.c) and poll (the listener's heartbeat for the systemd watchdog, same file).
-LDLIBS   += -l:libmilter.a -lmruby -lonig -lunbound -lhiredis -lmicrohttpd -lsystemd $(shell pkg-config --libs gmime-3.0 2>/dev/null) -lm -lpthread -lstdc++
+LDLIBS   += -l:libmilter.a -lmruby -lonig -lunbound -lhiredis -lmicrohttpd -lsystemd -lopendkim -lopendmarc -lcrypto $(shell pkg-config --libs gmime-3.0 2>/dev/null) -lm -lpthread -lstdc++
 WRAP_FLAGS := -Wl,--wrap=sigwait -Wl,--wrap=mi_rd_cmd -Wl,--wrap=accept -Wl,--wrap=poll
 LDFLAGS  += $(WRAP_FLAGS) $(SAN)
 
@@ -26,7 +26,7 @@ CORE_OBJS := $(filter-out $(BUILD)/core/main.o,$(OBJS))
 all: deps $(BIN)
 
 deps:
-	@scripts/deps.sh scripts/packages/core.txt scripts/packages/dns.txt scripts/packages/kv.txt scripts/packages/metrics.txt scripts/packages/mime.txt scripts/packages/logs.txt
+	@scripts/deps.sh scripts/packages/core.txt scripts/packages/dns.txt scripts/packages/kv.txt scripts/packages/metrics.txt scripts/packages/mime.txt scripts/packages/logs.txt scripts/packages/auth.txt
 
 $(BIN): $(OBJS)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)

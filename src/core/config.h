@@ -19,6 +19,15 @@ enum { PM_MACRO_STAGE_CONNECT, PM_MACRO_STAGE_HELO, PM_MACRO_STAGE_ENVFROM, PM_M
 /* "connect", "helo", "envfrom", "envrcpt", "data", "eoh", "eom" */
 extern const char *const pm_macro_stage_names[PM_MACRO_STAGE_COUNT];
 
+/* [dkim.keys.NAME] file = "...": a signing key, read at load (docs/auth.md). */
+typedef struct pm_dkim_key {
+    char *name;            /* NAME, as Session#dkim_sign(key:) names it */
+    char *file;            /* resolved path */
+    char *pem;             /* the file's content; owned */
+    size_t pem_len;
+    const char *algorithm; /* "rsa-sha256" or "ed25519-sha256" (static) */
+} pm_dkim_key_t;
+
 /* Verdict codes for handler_error; the values are libmilter's SMFIS_*. */
 typedef struct pm_config {
     char *file; /* path as given on the command line */
@@ -94,6 +103,10 @@ typedef struct pm_config {
     /* [metrics]: the Prometheus endpoint (docs/metrics.md); read at start only */
     char *metrics_listen;  /* "host:port"; NULL: off */
     int metrics_max_series; /* label sets per custom metric */
+
+    /* [dkim.keys.NAME]: signing keys, checked and read at load */
+    pm_dkim_key_t *dkim_keys;
+    size_t n_dkim_keys;
 
     char **warnings; /* non-fatal findings (unknown keys), for the caller to log */
     size_t n_warnings;

@@ -17,6 +17,8 @@
 #include "core/privileges.h"
 #include "core/signals.h"
 #include "core/version.h"
+#include "auth/dkim.h"
+#include "auth/dmarc.h"
 #include "dns/dns.h"
 #include "core/notify.h"
 #include "kv/kv.h"
@@ -119,6 +121,9 @@ int main(int argc, char **argv)
                             sizeof err) != 0) {
         /* Before any handler runs; kept across reloads (DESIGN.md decision 9). */
         pm_error("%s", err);
+        status = PM_EX_CONFIG;
+    } else if (pm_dkim_start(err, sizeof err) != 0 || pm_dmarc_start(NULL, err, sizeof err) != 0) {
+        pm_error("%s", err); /* process-wide: one DKIM_LIB, one Public Suffix List */
         status = PM_EX_CONFIG;
     } else if (pm_metrics_start(cfg->metrics_listen, cfg->metrics_max_series, err, sizeof err) != 0) {
         pm_error("%s", err); /* process-wide, kept across reloads */

@@ -328,6 +328,7 @@ static sfsistat run(SMFICTX *ctx, pm_phase_t phase, pm_call_t *call)
     if (ends_message(result, phase))
         message_over(s); /* the MTA sends no more of this message */
     pm_reply_clear(&call->reply);
+    pm_call_clear_edits(call);
     int was = atomic_fetch_sub(&in_flight, 1);
     assert(was > 0);
     (void)was;

@@ -141,6 +141,22 @@ void pm_reply_clear(pm_reply_t *r)
     r->lines = pm_argv_free(r->lines);
 }
 
+void pm_call_note_edit(pm_call_t *call, char kind, int index, const char *name, const char *value)
+{
+    call->edits = pm_realloc(call->edits, (call->n_edits + 1) * sizeof *call->edits);
+    call->edits[call->n_edits++] = (pm_header_edit_t){kind, index, pm_strdup(name), value ? pm_strdup(value) : NULL};
+}
+
+void pm_call_clear_edits(pm_call_t *call)
+{
+    for (size_t i = 0; i < call->n_edits; i++) {
+        free(call->edits[i].name);
+        free(call->edits[i].value);
+    }
+    call->edits = pm_free(call->edits);
+    call->n_edits = 0;
+}
+
 void pm_session_end_message(pm_session_t *s)
 {
     s->envfrom = pm_free(s->envfrom);

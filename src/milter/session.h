@@ -74,6 +74,14 @@ typedef struct pm_reply {
     char **lines;   /* NULL-terminated; owned */
 } pm_reply_t;
 
+/* A header edit an eom handler made (Headers#add/insert/change/delete): kept
+ * for the call so that Session#dkim_sign signs the headers as they will leave. */
+typedef struct pm_header_edit {
+    char kind;   /* 'a' add (last), 'i' insert at index (0: first), 'c' change index'th name (value NULL: delete) */
+    int index;
+    char *name, *value; /* owned */
+} pm_header_edit_t;
+
 /* One handler invocation: what the Ruby bindings read through mrb->ud. */
 typedef struct pm_call {
     const pm_config_t *cfg;
@@ -89,6 +97,8 @@ typedef struct pm_call {
     const char *unknown_cmd;
     struct timespec started; /* CLOCK_MONOTONIC, set by the runner: bounds DNS waits by handler_timeout */
     char error_class[64];    /* a failed run: the exception's class, "timeout" or "no_vm" (metrics) */
+    pm_header_edit_t *edits; /* header edits applied so far in this call, in order; freed by pm_call_clear_edits */
+    size_t n_edits;
 } pm_call_t;
 
 pm_session_t *pm_session_new(const pm_config_t *cfg);
@@ -109,5 +119,8 @@ void pm_session_set(char **field, const char *value);
 char **pm_argv_dup(char *const *argv);
 char **pm_argv_free(char **argv);
 void pm_reply_clear(pm_reply_t *r);
+/* Notes a header edit the MTA accepted; pm_call_clear_edits frees the list. */
+void pm_call_note_edit(pm_call_t *call, char kind, int index, const char *name, const char *value);
+void pm_call_clear_edits(pm_call_t *call);
 
 #endif

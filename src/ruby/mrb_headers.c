@@ -58,6 +58,7 @@ static mrb_value headers_add(mrb_state *mrb, mrb_value self)
     pm_mrb_require_phase(mrb, PM_PHASE_EOM, "Pmilter::Session::Headers#add");
     pm_mrb_raise_action(mrb, pm_action_add_header(pm_mrb_call(mrb)->ctx, name, value, strlen(value), err, sizeof err),
           "Pmilter::Session::Headers#add", err);
+    pm_call_note_edit(pm_mrb_call(mrb), 'a', 0, name, value);
     return mrb_get_argv(mrb)[1]; /* the value String itself, as Hash#[]= returns it: no copy per header */
 }
 
@@ -72,6 +73,7 @@ static mrb_value headers_insert(mrb_state *mrb, mrb_value self)
         mrb_raisef(mrb, E_ARGUMENT_ERROR, "Pmilter::Session::Headers#insert: index %i out of range", index);
     pm_mrb_raise_action(mrb, pm_action_insert_header(pm_mrb_call(mrb)->ctx, (int)index, name, value, err, sizeof err),
           "Pmilter::Session::Headers#insert", err);
+    pm_call_note_edit(pm_mrb_call(mrb), 'i', (int)index, name, value);
     return mrb_str_new_cstr(mrb, value);
 }
 
@@ -86,6 +88,7 @@ static mrb_value headers_change(mrb_state *mrb, mrb_value self)
         mrb_raisef(mrb, E_ARGUMENT_ERROR, "Pmilter::Session::Headers#change: index %i out of range (1-)", index);
     pm_mrb_raise_action(mrb, pm_action_change_header(pm_mrb_call(mrb)->ctx, name, (int)index, value, err, sizeof err),
           "Pmilter::Session::Headers#change", err);
+    pm_call_note_edit(pm_mrb_call(mrb), 'c', (int)index, name, value);
     return mrb_str_new_cstr(mrb, value);
 }
 
@@ -100,6 +103,7 @@ static mrb_value headers_delete(mrb_state *mrb, mrb_value self)
         mrb_raisef(mrb, E_ARGUMENT_ERROR, "Pmilter::Session::Headers#delete: index %i out of range (1-)", index);
     pm_mrb_raise_action(mrb, pm_action_change_header(pm_mrb_call(mrb)->ctx, name, (int)index, NULL, err, sizeof err),
           "Pmilter::Session::Headers#delete", err);
+    pm_call_note_edit(pm_mrb_call(mrb), 'c', (int)index, name, NULL);
     return mrb_nil_value();
 }
 

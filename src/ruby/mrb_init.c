@@ -96,6 +96,7 @@ void pm_mrb_init(mrb_state *mrb)
     pm_mrb_metrics_init(mrb);
     pm_mrb_mime_init(mrb);
     pm_mrb_spf_init(mrb);
+    pm_mrb_auth_init(mrb);
     mrb_gc_arena_restore(mrb, ai);
 }
 

@@ -21,6 +21,7 @@ void pm_mrb_kv_init(mrb_state *mrb);
 void pm_mrb_metrics_init(mrb_state *mrb);
 void pm_mrb_mime_init(mrb_state *mrb);
 void pm_mrb_spf_init(mrb_state *mrb);
+void pm_mrb_auth_init(mrb_state *mrb);
 
 /* Raises ArgumentError if a reply code (rcode, or the pending one when NULL)
  * contradicts status: reject needs 5xx, tempfail 4xx. */

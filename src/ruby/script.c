@@ -110,7 +110,10 @@ static const struct {
     {"auth_authen", P(ENVFROM)},     {"auth_author", P(ENVFROM)},
     {"envelope_to", P(ENVRCPT)},     {"rcpt_to", P(ENVRCPT)},
     {"rcpt_addr", P(ENVRCPT)},       {"envelope_to_all", P(ENVRCPT)},
-    {"envelope_to_args", P(ENVRCPT)}, {"headers", P(HEADER)}, {"mime", P(HEADER) | P(BODY)}, {"subject", P(HEADER)},
+    {"envelope_to_args", P(ENVRCPT)}, {"headers", P(HEADER)}, {"mime", P(HEADER) | P(BODY)},
+    {"dkim", P(HEADER) | P(BODY)}, {"dkim_sign", P(HEADER) | P(BODY)}, {"dmarc", P(HEADER) | P(BODY) | P(HELO) | P(CONNECT) | P(ENVFROM)},
+    {"authentication_results", P(HEADER) | P(BODY) | P(HELO) | P(CONNECT) | P(ENVFROM)},
+    {"remove_forged_authentication_results", P(HEADER)}, {"subject", P(HEADER)},
     {"fetch_all", P(HEADER)},        {"body", P(BODY)},
     {"body_truncated?", P(BODY)},    {"message_size", P(HEADER) | P(BODY)},
     {"macro", P(CONNECT) | P(HELO) | P(ENVFROM) | P(ENVRCPT)},
@@ -160,7 +163,8 @@ static unsigned facts_named(mrb_state *mrb, const mrb_irep *irep, int depth)
     for (uint16_t i = 0; i < irep->slen; i++) {
         const char *name = mrb_sym_name(mrb, irep->syms[i]);
         if (name && (strcmp(name, "body") == 0 || strcmp(name, "body_truncated?") == 0 ||
-                     strcmp(name, "mime") == 0))
+                     strcmp(name, "mime") == 0 || strcmp(name, "dkim") == 0 || strcmp(name, "dkim_sign") == 0 ||
+                     strcmp(name, "dmarc") == 0 || strcmp(name, "authentication_results") == 0))
             needed |= NAMES_BODY;
         if (name && strcmp(name, "Headers") == 0)
             needed |= NAMES_HEADERS;

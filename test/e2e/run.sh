@@ -15,7 +15,7 @@
 # tests in test/e2e/t_sendmail.sh, names sm-*).
 # Each pmilter run ends with a NAME-clean-exit test (exit 0, no sanitizer report).
 # Environment: PMILTER (binary under test), PF_WAIT (deadline of each wait, s).
-# checks: 59  (the least number of PASS/FAIL lines; test/run.sh enforces it)
+# checks: 61  (the least number of PASS/FAIL lines; test/run.sh enforces it)
 cd "$(dirname "$0")/../.." || exit 1
 REPO=$PWD
 source test/lib.sh
@@ -452,6 +452,7 @@ t_caps_minimal() {
 }
 run_test unit-capabilities-minimal t_caps_minimal
 source test/e2e/t_dns.sh
+source test/e2e/t_auth.sh
 pf_stop
 
 # ---- instance B: inet milter, STARTTLS and AUTH --------------------------
