@@ -138,16 +138,18 @@ int main(int argc, char **argv)
             pm_warn("running handlers as root; set user and group in [server] to drop privileges");
         pm_info("listening on %s with %d VMs (max %d)", cfg->listen, cfg->min_worker, cfg->max_worker);
         pm_runtime_install(rt);
-        /* Our own reference while pm_milter_run reads cfg: a reload (one asked
-         * for during start-up runs at once) may replace and free the generation. */
-        pm_runtime_retain(rt);
-        pm_signals_start_reload();
-        pm_notify("READY=1\nSTATUS=serving"); /* the socket listens already */
-        pm_notify_start(); /* STATUS lines, WatchdogSec= pings */
-        if (pm_milter_run(cfg, fd) != 0)
+        /* libmilter reads cfg before the reload thread starts: a reload (one
+         * asked for during start-up runs at once) replaces and frees it. */
+        if (pm_milter_prepare(cfg, fd) != 0) {
             status = 1;
-        pm_runtime_release(rt);
-        pm_notify_stop();
+        } else {
+            pm_signals_start_reload();
+            pm_notify("READY=1\nSTATUS=serving"); /* the socket listens already */
+            pm_notify_start(); /* STATUS lines, WatchdogSec= pings */
+            if (pm_milter_run() != 0)
+                status = 1;
+            pm_notify_stop();
+        }
         pm_signals_done();
         rt = pm_runtime_acquire(); /* the latest generation, after any reload */
         pm_runner_run_process_handler(rt, PM_PHASE_MASTER_EXIT);

@@ -642,7 +642,7 @@ static void fit_fd_limit(int max_sessions)
     }
 }
 
-int pm_milter_run(const pm_config_t *cfg, int listen_fd)
+int pm_milter_prepare(const pm_config_t *cfg, int listen_fd)
 {
     fit_fd_limit(cfg->max_sessions);
     pm_accept_guard(listen_fd);
@@ -675,6 +675,11 @@ int pm_milter_run(const pm_config_t *cfg, int listen_fd)
         return -1;
     }
     pm_watchdog_start(cfg->handler_timeout);
+    return 0;
+}
+
+int pm_milter_run(void)
+{
     int rc = smfi_main();
     /* The signal thread drained open messages (pm_milter_drain) before
      * letting libmilter stop; a callback may still be finishing. */
