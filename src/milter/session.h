@@ -82,6 +82,8 @@ typedef struct pm_call {
     size_t body_len;
     const char *unknown_cmd;
     struct timespec started; /* CLOCK_MONOTONIC, set by the runner: bounds DNS waits by handler_timeout */
+    int body_replaced;       /* Session#replace_body was called: no MIME edits after it */
+    int mime_edited;         /* a MIME::Part edit was made: no replace_body after it (src/ruby/mrb_mime.c) */
 } pm_call_t;
 
 pm_session_t *pm_session_new(const pm_config_t *cfg);
