@@ -292,6 +292,28 @@ static char *unfolded(const char *v)
     return out;
 }
 
+/* A rebuilt message is valid MIME even if the original was not: a multipart
+ * without a boundary parameter gets one (GMime would write "--(null)"), and
+ * one whose closing boundary was missing gets it. GMime 3.2 has no setter
+ * for the latter; the field is in its public struct. */
+static void repair_multiparts(GMimeObject *o)
+{
+    if (GMIME_IS_MESSAGE_PART(o)) {
+        GMimeMessage *inner = g_mime_message_part_get_message(GMIME_MESSAGE_PART(o));
+        if (inner && g_mime_message_get_mime_part(inner))
+            repair_multiparts(g_mime_message_get_mime_part(inner));
+        return;
+    }
+    if (!GMIME_IS_MULTIPART(o))
+        return;
+    GMimeMultipart *mp = GMIME_MULTIPART(o);
+    if (g_mime_multipart_get_boundary(mp) == NULL)
+        g_mime_multipart_set_boundary(mp, NULL); /* NULL: a random one */
+    mp->write_end_boundary = TRUE;
+    for (int i = 0; i < g_mime_multipart_get_count(mp); i++)
+        repair_multiparts(g_mime_multipart_get_part(mp, i));
+}
+
 int pm_mime_render(pm_mime_t *m, pm_mime_output_t *out, char *err, size_t errlen)
 {
     memset(out, 0, sizeof *out);
@@ -299,6 +321,7 @@ int pm_mime_render(pm_mime_t *m, pm_mime_output_t *out, char *err, size_t errlen
         return refuse(err, errlen, "no parse to rebuild");
     m->rendered = 1;
     GMimeObject *root = g_mime_message_get_mime_part(GMIME_MESSAGE(m->message));
+    repair_multiparts(root);
     GMimeFormatOptions *fo = g_mime_format_options_new();
     g_mime_format_options_set_newline_format(fo, GMIME_NEWLINE_FORMAT_DOS); /* SMTP's line ends, as received */
     GMimeStream *mem = g_mime_stream_mem_new();
