@@ -74,6 +74,11 @@ int pm_mime_append_note(pm_mime_t *m, const char *text, size_t len, char *err, s
 int pm_mime_render(pm_mime_t *m, pm_mime_output_t *out, char *err, size_t errlen);
 void pm_mime_output_clear(pm_mime_output_t *out);
 
+/* The names of the files in a zip archive (its central directory; at most
+ * max), UTF-8, NULL-terminated, *n of them; NULL if data is not a zip.
+ * Caller frees each and the list (src/mime/mime_zip.c, libzip). */
+char **pm_mime_zip_names(const char *data, size_t len, size_t max, size_t *n);
+
 /* RFC 2047 decoding of one header value to UTF-8; malloc'd. */
 char *pm_mime_decode_header(const char *value);
 /* Calls found for every http/https URL in text (HTML character references

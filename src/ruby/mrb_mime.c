@@ -174,6 +174,25 @@ static mrb_value part_text(mrb_state *mrb, mrb_value self)
     return p->text ? mrb_str_new(mrb, p->text, (mrb_int)p->text_len) : mrb_nil_value();
 }
 
+#define ZIP_NAMES_MAX 10000 /* names listed from one archive */
+
+/* zip_names: the file names inside a zip body (nil if the body is not a zip). */
+static mrb_value part_zip_names(mrb_state *mrb, mrb_value self)
+{
+    const pm_mime_part_t *p = part_of(mrb, self, NULL);
+    size_t n;
+    char **names = p->body ? pm_mime_zip_names(p->body, p->size, ZIP_NAMES_MAX, &n) : NULL;
+    if (names == NULL)
+        return mrb_nil_value();
+    mrb_value a = mrb_ary_new_capa(mrb, (mrb_int)n);
+    for (size_t i = 0; i < n; i++) {
+        mrb_ary_push(mrb, a, mrb_str_new_cstr(mrb, names[i]));
+        free(names[i]);
+    }
+    free(names);
+    return a;
+}
+
 static mrb_value part_depth(mrb_state *mrb, mrb_value self)
 {
     return mrb_int_value(mrb, part_of(mrb, self, NULL)->depth);
@@ -455,6 +474,7 @@ void pm_mrb_mime_init(mrb_state *mrb)
         {"parts", part_parts},               {"all_parts", part_all_parts},
         {"attachments", part_attachments},   {"text_parts", part_text_parts},
         {"remove!", part_remove},            {"removed?", part_removed_p},
+        {"zip_names", part_zip_names},
     };
     for (size_t i = 0; i < sizeof methods / sizeof methods[0]; i++)
         mrb_define_method(mrb, part, methods[i].name, methods[i].fn, MRB_ARGS_NONE());
