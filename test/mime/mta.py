@@ -4,7 +4,8 @@ plays MAIL.eml to a milter (milter protocol 6, all actions offered), then
 applies what the milter asked at eom the way an MTA does (add/insert/change
 headers, replace the body) and writes the message as it would be delivered.
 
-usage: mta.py SPEC MAIL.eml OUT.eml     SPEC: unix:/path or inet:PORT@HOST
+usage: mta.py SPEC MAIL.eml OUT.eml [ACTIONS]
+SPEC: unix:/path or inet:PORT@HOST; ACTIONS: the actions offered, hex (default 1ff: all)
 Prints the verdict letter ("c", "a", "r", "t", "d", or "closed"), then one
 line per modification ("h Name", "m Name 1", "b 1234"). Exit 0 if the
 milter answered, 3 if it hung up or spoke garbage."""
@@ -116,11 +117,12 @@ def describe(cmd, data):
 
 def main():
     spec, mail, out = sys.argv[1:4]
+    actions = int(sys.argv[4], 16) if len(sys.argv) > 4 else 0x1FF
     headers, body = split_message(open(mail, "rb").read())
     s = connect(spec)
     mods = []
     try:
-        send(s, "O", struct.pack(">III", 6, 0x1FF, 0x1FFFFF))
+        send(s, "O", struct.pack(">III", 6, actions, 0x1FFFFF))
         cmd, data = recv(s)
         if cmd != b"O":
             raise EOFError

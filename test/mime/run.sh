@@ -5,7 +5,7 @@
 # must equal what Python's email package (policy=default) finds in the same
 # file (test/mime/facts.py, run now). Then the API's edges: PhaseError,
 # limits, decode_header, subject, a handler error. t_*.sh hold those.
-# checks: 118  (the least number of PASS/FAIL lines; test/run.sh enforces it)
+# checks: 120  (the least number of PASS/FAIL lines; test/run.sh enforces it)
 cd "$(dirname "$0")/../.." || exit 1
 . test/lib.sh
 trap _run_cleanup EXIT

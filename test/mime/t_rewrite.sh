@@ -25,6 +25,13 @@ for mail in "$C"/*.eml; do
     fi
 done
 [ "$ok" = "$total" ] && pass "mime rewrite: $ok of $total corpus messages rewritten, checked by Python's email"
+# An MTA that did not grant body changes (SMFIF_CHGBODY, 0x02): tempfail, logged, nothing half-sent.
+before=$(wc -l <"$PM_ERR")
+python3 test/mime/mta.py "unix:$SOCK" "$C/11-mixed-pdf.eml" "$T/nochg.out" 1fd >"$T/mta.txt"
+if [ "$(head -1 "$T/mta.txt")" = t ] && ! grep -q '^b ' "$T/mta.txt"; then pass "mime rewrite: an MTA that refuses body changes gets tempfail, no body"
+else fail "mime rewrite: MTA without body changes" "$(tr '\n' ' ' <"$T/mta.txt")"; fi
+if tail -n +"$((before + 1))" "$PM_ERR" | grep -q 'sending the rebuilt MIME message failed: smfi_replacebody failed'; then pass "mime rewrite: the refused body change is logged"
+else fail "mime rewrite: the refused body change is logged" "$(tail -2 "$PM_ERR" | tr '\n' ' ')"; fi
 stop_pmilter
 check_sanitizer_clean "mime rewrite: no sanitizer report"
 
