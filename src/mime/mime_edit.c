@@ -135,14 +135,15 @@ int pm_mime_replace(pm_mime_t *m, size_t index, const char *content_type, const 
         return refuse(err, errlen, "content_type must be \"type/subtype\", got \"%.80s\"", content_type);
     GMimeObject *old = m->objects[index];
     GMimeObject *parent = index == 0 ? NULL : m->objects[m->parts[index].parent];
-    if (!m->messages[index] && !(parent && GMIME_IS_MULTIPART(parent)))
+    int at = parent && GMIME_IS_MULTIPART(parent) ? g_mime_multipart_index_of(GMIME_MULTIPART(parent), old) : -1;
+    if (!m->messages[index] && at < 0)
         return refuse(err, errlen, "the part's container is not a multipart");
     GMimePart *fresh = new_leaf(content_type, text, len);
     if (m->messages[index])
         g_mime_message_set_mime_part(m->messages[index], GMIME_OBJECT(fresh));
     else {
         GMimeMultipart *mp = GMIME_MULTIPART(parent);
-        GMimeObject *was = g_mime_multipart_replace(mp, g_mime_multipart_index_of(mp, old), GMIME_OBJECT(fresh));
+        GMimeObject *was = g_mime_multipart_replace(mp, at, GMIME_OBJECT(fresh));
         g_object_unref(was);
     }
     drop_subtree(m, index, 0);
