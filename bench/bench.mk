@@ -1,6 +1,7 @@
 # `make bench`: pmilter against a bare libmilter milter (bench/baseline.c), interleaved in
 # one run, results in bench/results/LATEST.md (bench/run.sh, then bench/idle.sh); then the
-# DNS and KV scenarios (make bench-dns, make bench-kv: test/dns/dns.mk, test/kv/kv.mk).
+# DNS, KV and MIME scenarios (make bench-dns, make bench-kv, make bench-mime: test/dns/dns.mk,
+# test/kv/kv.mk, test/mime/mime.mk).
 # `make bench-seed` runs the first part alone.
 # `make soak`: N messages (SOAK_N, default 1000000) through pmilter, RSS sampled (bench/soak.sh).
 .PHONY: soak bench-build bench-seed
@@ -23,7 +24,7 @@ bench-seed: bench-build
 	@BUILD=$(BUILD) PMILTER=$(BIN) bench/run.sh
 
 bench: bench-seed
-	@$(MAKE) --no-print-directory bench-dns bench-kv
+	@$(MAKE) --no-print-directory bench-dns bench-kv bench-mime
 
 soak: bench-build
 	@BUILD=$(BUILD) PMILTER=$(BIN) bench/soak.sh $(SOAK_N)

@@ -99,6 +99,8 @@ typedef struct pm_call {
     char error_class[64];    /* a failed run: the exception's class, "timeout" or "no_vm" (metrics) */
     pm_header_edit_t *edits; /* header edits applied so far in this call, in order; freed by pm_call_clear_edits */
     size_t n_edits;
+    int body_replaced;       /* Session#replace_body was called: no MIME edits after it */
+    int mime_edited;         /* a MIME::Part edit was made: no replace_body after it (src/ruby/mrb_mime.c) */
 } pm_call_t;
 
 pm_session_t *pm_session_new(const pm_config_t *cfg);

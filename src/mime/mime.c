@@ -8,13 +8,14 @@
 #include <gmime/gmime.h>
 #include <iconv.h>
 #include <pthread.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdatomic.h>
 #include <string.h>
 #include <time.h>
 
 #include "mime/mime.h"
+#include "mime/mime_tree.h"
 
 /* pm_mime_stats: relaxed atomics, added to by every parse. */
 static atomic_ullong stat_parses, stat_unparsable, stat_ns, stat_limit[PM_MIME_LIMITS];
@@ -26,9 +27,13 @@ static void gmime_start(void)
     g_mime_init();
 }
 
+void pm_mime_init_once(void)
+{
+    pthread_once(&gmime_once, gmime_start);
+}
+
 typedef struct walk {
     pm_mime_t *m;
-    size_t cap;
     size_t decoded;
     const pm_mime_limits_t *lim;
     int limit_hit; /* PM_MIME_LIMIT_*, or -1 */
@@ -132,68 +137,82 @@ static int over_limit(walk_t *w, int limit, const char *reason)
     return -1;
 }
 
-static pm_mime_part_t *new_part(walk_t *w, GMimeObject *o, GMimeObject *headers_from, int depth, long parent)
+/* Room for one more part record (parts, objects, messages grow together). */
+static pm_mime_part_t *append_record(pm_mime_t *m)
 {
-    if (w->m->n_parts >= w->lim->max_parts) {
-        char why[96];
-        snprintf(why, sizeof why, "more than %zu parts (mime max_parts)", w->lim->max_parts);
-        over_limit(w, PM_MIME_LIMIT_PARTS, why);
-        return NULL;
+    if (m->n_parts == m->n_alloc) {
+        m->n_alloc = m->n_alloc ? m->n_alloc * 2 : 16;
+        m->parts = realloc(m->parts, m->n_alloc * sizeof *m->parts);
+        m->objects = realloc(m->objects, m->n_alloc * sizeof *m->objects);
+        m->messages = realloc(m->messages, m->n_alloc * sizeof *m->messages);
     }
-    if (depth > w->lim->max_depth) {
-        char why[96];
-        snprintf(why, sizeof why, "nesting deeper than %d levels (mime max_depth)", w->lim->max_depth);
-        over_limit(w, PM_MIME_LIMIT_DEPTH, why);
-        return NULL;
-    }
-    if (w->m->n_parts == w->cap) {
-        w->cap = w->cap ? w->cap * 2 : 16;
-        w->m->parts = realloc(w->m->parts, w->cap * sizeof *w->m->parts);
-    }
-    pm_mime_part_t *p = &w->m->parts[w->m->n_parts++];
-    memset(p, 0, sizeof *p);
-    GMimeContentType *ct = g_mime_object_get_content_type(o);
-    p->content_type = ct ? lower(g_mime_content_type_get_mime_type(ct)) : strdup("text/plain");
-    if (p->content_type == NULL)
-        p->content_type = strdup("text/plain");
-    p->params = params_of(ct);
-    p->headers = headers_of(headers_from);
-    GMimeContentDisposition *cd = g_mime_object_get_content_disposition(o);
-    p->disposition = cd ? lower(dup_or_null(g_mime_content_disposition_get_disposition(cd))) : NULL;
-    p->depth = depth;
-    p->parent = parent;
-    p->encrypted = GMIME_IS_MULTIPART_ENCRYPTED(o);
-    p->signed_ = GMIME_IS_MULTIPART_SIGNED(o);
-    return p;
+    size_t i = m->n_parts++;
+    memset(&m->parts[i], 0, sizeof m->parts[i]);
+    m->objects[i] = m->messages[i] = NULL;
+    return &m->parts[i];
 }
 
-static int decode_leaf(walk_t *w, GMimePart *part, size_t index)
+/* A leaf's decoded bytes, its file name and (text/\*) its UTF-8 text. */
+static void decode_leaf(pm_mime_part_t *p, GMimePart *part)
 {
     GMimeDataWrapper *content = g_mime_part_get_content(part);
     GMimeStream *mem = g_mime_stream_mem_new();
     if (content)
         g_mime_data_wrapper_write_to_stream(content, mem);
     GByteArray *bytes = g_mime_stream_mem_get_byte_array(GMIME_STREAM_MEM(mem));
-    pm_mime_part_t *p = &w->m->parts[index];
     p->size = bytes->len;
-    w->decoded += bytes->len;
-    if (w->decoded > w->lim->max_decoded_size) {
-        g_object_unref(mem);
-        char why[96];
-        snprintf(why, sizeof why, "more than %zu decoded bytes (mime max_decoded_size)", w->lim->max_decoded_size);
-        return over_limit(w, PM_MIME_LIMIT_DECODED_SIZE, why);
-    }
     p->body = malloc(bytes->len + 1);
     if (bytes->len) /* an empty part has no data pointer */
         memcpy(p->body, bytes->data, bytes->len);
     p->body[bytes->len] = '\0';
-    const char *fn = g_mime_part_get_filename(part);
-    p->filename = dup_or_null(fn);
+    g_object_unref(mem);
+    p->filename = dup_or_null(g_mime_part_get_filename(part));
     if (strncmp(p->content_type, "text/", 5) == 0) {
         const char *charset = g_mime_object_get_content_type_parameter(GMIME_OBJECT(part), "charset");
         p->text = to_utf8(p->body, p->size, charset, &p->text_len);
     }
-    g_object_unref(mem);
+}
+
+void pm_mime_fill_part(pm_mime_part_t *p, GMimeObject *o, GMimeObject *headers_from)
+{
+    GMimeContentType *ct = g_mime_object_get_content_type(o);
+    p->content_type = ct ? lower(g_mime_content_type_get_mime_type(ct)) : NULL;
+    if (p->content_type == NULL)
+        p->content_type = strdup("text/plain");
+    p->params = params_of(ct);
+    p->headers = headers_of(headers_from);
+    GMimeContentDisposition *cd = g_mime_object_get_content_disposition(o);
+    p->disposition = cd ? lower(dup_or_null(g_mime_content_disposition_get_disposition(cd))) : NULL;
+    p->encrypted = GMIME_IS_MULTIPART_ENCRYPTED(o);
+    p->signed_ = GMIME_IS_MULTIPART_SIGNED(o);
+    if (GMIME_IS_PART(o))
+        decode_leaf(p, GMIME_PART(o));
+}
+
+static int new_part(walk_t *w, GMimeObject *o, GMimeObject *headers_from, int depth, long parent)
+{
+    char why[96];
+    if (w->m->n_parts >= w->lim->max_parts) {
+        snprintf(why, sizeof why, "more than %zu parts (mime max_parts)", w->lim->max_parts);
+        return over_limit(w, PM_MIME_LIMIT_PARTS, why);
+    }
+    if (depth > w->lim->max_depth) {
+        snprintf(why, sizeof why, "nesting deeper than %d levels (mime max_depth)", w->lim->max_depth);
+        return over_limit(w, PM_MIME_LIMIT_DEPTH, why);
+    }
+    size_t index = w->m->n_parts;
+    pm_mime_part_t *p = append_record(w->m);
+    p->depth = depth;
+    p->parent = parent;
+    w->m->objects[index] = o;
+    if (GMIME_IS_MESSAGE(headers_from))
+        w->m->messages[index] = headers_from;
+    pm_mime_fill_part(p, o, headers_from);
+    w->decoded += p->size;
+    if (w->decoded > w->lim->max_decoded_size) {
+        snprintf(why, sizeof why, "more than %zu decoded bytes (mime max_decoded_size)", w->lim->max_decoded_size);
+        return over_limit(w, PM_MIME_LIMIT_DECODED_SIZE, why);
+    }
     return 0;
 }
 
@@ -204,17 +223,16 @@ static int walk_message(walk_t *w, GMimeMessage *msg, int depth, long parent)
     GMimeObject *root = g_mime_message_get_mime_part(msg);
     if (root == NULL) { /* no body at all: an empty text/plain root, as Python sees it */
         GMimePart *empty = g_mime_part_new_with_type("text", "plain");
-        int rc = walk_object(w, GMIME_OBJECT(empty), GMIME_OBJECT(msg), depth, parent);
+        g_mime_message_set_mime_part(msg, GMIME_OBJECT(empty)); /* the message holds it, edits can reach it */
         g_object_unref(empty);
-        return rc;
+        root = GMIME_OBJECT(empty);
     }
     return walk_object(w, root, GMIME_OBJECT(msg), depth, parent);
 }
 
 static int walk_object(walk_t *w, GMimeObject *o, GMimeObject *headers_from, int depth, long parent)
 {
-    pm_mime_part_t *p = new_part(w, o, headers_from, depth, parent);
-    if (p == NULL)
+    if (new_part(w, o, headers_from, depth, parent) < 0)
         return -1;
     long self = (long)(w->m->n_parts - 1);
     if (GMIME_IS_MULTIPART(o)) {
@@ -230,12 +248,30 @@ static int walk_object(walk_t *w, GMimeObject *o, GMimeObject *headers_from, int
         GMimeMessage *inner = g_mime_message_part_get_message(GMIME_MESSAGE_PART(o));
         return inner ? walk_message(w, inner, depth + 1, self) : 0;
     }
-    if (GMIME_IS_PART(o))
-        return decode_leaf(w, GMIME_PART(o), (size_t)self);
     return 0;
 }
 
-static void part_clear(pm_mime_part_t *p)
+void pm_mime_append_record(pm_mime_t *m, GMimeObject *o, int depth, long parent)
+{
+    size_t index = m->n_parts;
+    pm_mime_part_t *p = append_record(m);
+    p->depth = depth;
+    p->parent = parent;
+    m->objects[index] = o;
+    pm_mime_fill_part(p, o, o);
+}
+
+void pm_mime_rewalk(pm_mime_t *m)
+{
+    for (size_t i = 0; i < m->n_parts; i++)
+        pm_mime_part_clear(&m->parts[i]);
+    m->n_parts = 0;
+    const pm_mime_limits_t none = {1 << 30, (size_t)-1, (size_t)-1};
+    walk_t w = {m, 0, &none, -1};
+    walk_message(&w, GMIME_MESSAGE(m->message), 0, -1);
+}
+
+void pm_mime_part_clear(pm_mime_part_t *p)
 {
     free(p->content_type);
     for (char **l = p->params; l && *l; l++)
@@ -252,12 +288,12 @@ static void part_clear(pm_mime_part_t *p)
 
 pm_mime_t *pm_mime_parse(const char *raw, size_t len, int truncated, const pm_mime_limits_t *limits)
 {
-    pthread_once(&gmime_once, gmime_start);
+    pm_mime_init_once();
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     pm_mime_t *m = calloc(1, sizeof *m);
     m->truncated = truncated;
-    walk_t w = {m, 0, 0, limits, -1};
+    walk_t w = {m, 0, limits, -1};
     GMimeStream *stream = g_mime_stream_mem_new_with_buffer(raw, len);
     GMimeParser *parser = g_mime_parser_new_with_stream(stream);
     GMimeMessage *msg = g_mime_parser_construct_message(parser, NULL);
@@ -267,10 +303,12 @@ pm_mime_t *pm_mime_parse(const char *raw, size_t len, int truncated, const pm_mi
         m->limit_error = strdup("GMime could not parse the message");
     if (m->limit_error) { /* all or nothing: a handler never sees half a tree */
         for (size_t i = 0; i < m->n_parts; i++)
-            part_clear(&m->parts[i]);
+            pm_mime_part_clear(&m->parts[i]);
         m->n_parts = 0;
     }
-    if (msg)
+    if (msg && m->limit_error == NULL)
+        m->message = msg; /* kept for edits; unref'd by pm_mime_free */
+    else if (msg)
         g_object_unref(msg);
     g_object_unref(parser);
     g_object_unref(stream);
@@ -298,8 +336,12 @@ pm_mime_t *pm_mime_free(pm_mime_t *m)
     if (m == NULL)
         return NULL;
     for (size_t i = 0; i < m->n_parts; i++)
-        part_clear(&m->parts[i]);
+        pm_mime_part_clear(&m->parts[i]);
     free(m->parts);
+    free(m->objects);
+    free(m->messages);
+    if (m->message)
+        g_object_unref(m->message);
     free(m->limit_error);
     free(m);
     return NULL;
@@ -307,7 +349,7 @@ pm_mime_t *pm_mime_free(pm_mime_t *m)
 
 char *pm_mime_decode_header(const char *value)
 {
-    pthread_once(&gmime_once, gmime_start);
+    pm_mime_init_once();
     char *g = g_mime_utils_header_decode_text(NULL, value ? value : "");
     char *out = strdup(g ? g : "");
     g_free(g);

@@ -4,6 +4,9 @@
  * later handler and freed at the end of the message. A Part object holds
  * only its index; its methods read the session's parse, so a Part kept past
  * its message raises Pmilter::PhaseError instead of reading freed memory.
+ * Edits (remove!, replace!, append_text_note) change the parse; when the eom
+ * handler returns, pm_mrb_mime_apply sends the rebuilt body and root MIME
+ * headers to the MTA (called by the runner).
  * Threads: the thread that holds the VM (and serves the session). */
 #include <mruby.h>
 #include <mruby/array.h>
@@ -18,13 +21,20 @@
 
 #include "core/buf.h"
 #include "core/log.h"
+#include "milter/actions.h"
 #include "mime/mime.h"
 #include "milter/session.h"
 #include "ruby/mrb_init.h"
+#include "ruby/mrb_mime.h"
 
 static struct RClass *mime_module(mrb_state *mrb)
 {
     return mrb_module_get_under(mrb, mrb_module_get(mrb, "Pmilter"), "MIME");
+}
+
+static struct RClass *edit_error(mrb_state *mrb)
+{
+    return mrb_class_get_under(mrb, mime_module(mrb), "EditError");
 }
 
 static struct RClass *part_class(mrb_state *mrb)
@@ -164,6 +174,25 @@ static mrb_value part_text(mrb_state *mrb, mrb_value self)
     return p->text ? mrb_str_new(mrb, p->text, (mrb_int)p->text_len) : mrb_nil_value();
 }
 
+#define ZIP_NAMES_MAX 10000 /* names listed from one archive */
+
+/* zip_names: the file names inside a zip body (nil if the body is not a zip). */
+static mrb_value part_zip_names(mrb_state *mrb, mrb_value self)
+{
+    const pm_mime_part_t *p = part_of(mrb, self, NULL);
+    size_t n;
+    char **names = p->body ? pm_mime_zip_names(p->body, p->size, ZIP_NAMES_MAX, &n) : NULL;
+    if (names == NULL)
+        return mrb_nil_value();
+    mrb_value a = mrb_ary_new_capa(mrb, (mrb_int)n);
+    for (size_t i = 0; i < n; i++) {
+        mrb_ary_push(mrb, a, mrb_str_new_cstr(mrb, names[i]));
+        free(names[i]);
+    }
+    free(names);
+    return a;
+}
+
 static mrb_value part_depth(mrb_state *mrb, mrb_value self)
 {
     return mrb_int_value(mrb, part_of(mrb, self, NULL)->depth);
@@ -207,6 +236,8 @@ static mrb_value subtree(mrb_state *mrb, mrb_value self, part_filter_t keep, int
     mrb_value a = mrb_ary_new(mrb);
     int ai = mrb_gc_arena_save(mrb);
     for (size_t i = root; i < m->n_parts && (i == root || m->parts[i].depth > p->depth); i++) {
+        if (m->parts[i].removed && i != root)
+            continue;
         if (children_only ? m->parts[i].parent == (long)root : keep(&m->parts[i]))
             mrb_ary_push(mrb, a, part_object(mrb, i));
         mrb_gc_arena_restore(mrb, ai);
@@ -279,9 +310,142 @@ static mrb_value mime_urls(mrb_state *mrb, mrb_value self)
     return l.list;
 }
 
+
+/* Rewriting. Refused (Pmilter::MIME::EditError) where the MTA's copy and
+ * ours could disagree: headers or body cut by a limit, or a body the handler
+ * already replaced. */
+static size_t editable_part(mrb_state *mrb, mrb_value self, const char *method)
+{
+    size_t index;
+    part_of(mrb, self, &index);
+    pm_call_t *call = pm_mrb_call(mrb);
+    const char *why = call->body_replaced ? "Session#replace_body was called in this handler"
+                      : call->session->header_limit ? "the headers were cut by a limit (they are not all known)"
+                                                     : NULL;
+    if (why)
+        mrb_raisef(mrb, edit_error(mrb), "Pmilter::MIME::Part#%s: %s", method, why);
+    return index;
+}
+
+static void edited(mrb_state *mrb, int rc, const char *method, const char *err)
+{
+    if (rc != 0)
+        mrb_raisef(mrb, edit_error(mrb), "Pmilter::MIME::Part#%s: %s", method, err);
+    pm_mrb_call(mrb)->mime_edited = 1;
+}
+
+static mrb_value part_remove(mrb_state *mrb, mrb_value self)
+{
+    char err[256];
+    size_t index = editable_part(mrb, self, "remove!");
+    edited(mrb, pm_mime_remove(pm_mrb_call(mrb)->session->mime, index, err, sizeof err), "remove!", err);
+    return mrb_nil_value();
+}
+
+/* __replace(content_type, text): replace!(content_type: "text/plain", text:) in the prelude. */
+static mrb_value part_replace(mrb_state *mrb, mrb_value self)
+{
+    char *type, err[256];
+    mrb_value text;
+    mrb_get_args(mrb, "zS", &type, &text);
+    size_t index = editable_part(mrb, self, "replace!");
+    pm_mime_t *m = pm_mrb_call(mrb)->session->mime;
+    edited(mrb, pm_mime_replace(m, index, type, RSTRING_PTR(text), (size_t)RSTRING_LEN(text), err, sizeof err),
+           "replace!", err);
+    return self;
+}
+
+static mrb_value part_append_text_note(mrb_state *mrb, mrb_value self)
+{
+    mrb_value text;
+    char err[256];
+    mrb_get_args(mrb, "S", &text);
+    if (editable_part(mrb, self, "append_text_note") != 0)
+        mrb_raise(mrb, edit_error(mrb), "Pmilter::MIME::Part#append_text_note: call it on the root part (s.mime)");
+    pm_mime_t *m = pm_mrb_call(mrb)->session->mime;
+    edited(mrb, pm_mime_append_note(m, RSTRING_PTR(text), (size_t)RSTRING_LEN(text), err, sizeof err),
+           "append_text_note", err);
+    return self;
+}
+
+static mrb_value part_removed_p(mrb_state *mrb, mrb_value self)
+{
+    return mrb_bool_value(part_of(mrb, self, NULL)->removed);
+}
+
+/* The first kept header called name, unfolded; NULL if none. Caller frees. */
+static char *root_header(const pm_session_t *s, const char *name)
+{
+    for (size_t i = 0; i < s->n_headers; i++)
+        if (strcasecmp(s->headers[i].name, name) == 0) {
+            pm_buf_t v;
+            pm_buf_init(&v, (size_t)-1);
+            for (const char *c = s->headers[i].value; *c; c++)
+                if (*c != '\r' && *c != '\n')
+                    pm_buf_append(&v, *c == '\t' ? " " : c, 1);
+            char *out = strdup(v.data ? v.data + strspn(v.data, " ") : "");
+            pm_buf_reset(&v);
+            return out;
+        }
+    return NULL;
+}
+
+/* Makes the message's first header called name say value (NULL: none).
+ * Returns 1 if it changed, 0 if not, -1 on failure. */
+static int sync_header(pm_call_t *call, const char *name, const char *value, char *err, size_t errlen)
+{
+    char *old = root_header(call->session, name);
+    int same = (old == NULL && value == NULL) || (old && value && strcmp(old, value) == 0);
+    int rc = PM_ACTION_OK;
+    if (!same)
+        rc = old ? pm_action_change_header(call->ctx, name, 1, value, err, errlen)
+                 : pm_action_add_header(call->ctx, name, value, strlen(value), err, errlen);
+    free(old);
+    return rc != PM_ACTION_OK ? -1 : !same;
+}
+
+int pm_mrb_mime_apply(pm_call_t *call, char *err, size_t errlen)
+{
+    pm_session_t *s = call->session;
+    pm_mime_t *m = s ? s->mime : NULL;
+    if (m == NULL || !m->edited || m->rendered)
+        return 0;
+    if (call->status != SMFIS_CONTINUE && call->status != SMFIS_ACCEPT) {
+        m->rendered = 1; /* the message is not delivered: nothing to send */
+        return 0;
+    }
+    pm_mime_output_t out;
+    char why[256];
+    int rc = pm_mime_render(m, &out, why, sizeof why);
+    int changed = 0, c;
+    if (rc == 0 && (c = sync_header(call, "Content-Type", out.content_type, why, sizeof why)) >= 0)
+        changed += c;
+    else
+        rc = -1;
+    if (rc == 0 && (c = sync_header(call, "Content-Transfer-Encoding", out.transfer_encoding, why, sizeof why)) >= 0)
+        changed += c;
+    else
+        rc = -1;
+    char *version = rc == 0 && changed ? root_header(s, "MIME-Version") : NULL;
+    if (rc == 0 && changed && version == NULL &&
+        pm_action_add_header(call->ctx, "MIME-Version", "1.0", 3, why, sizeof why) != PM_ACTION_OK)
+        rc = -1;
+    free(version);
+    if (rc == 0 && pm_action_replace_body(call->ctx, out.body, out.body_len, why, sizeof why) != PM_ACTION_OK)
+        rc = -1;
+    if (rc == 0)
+        pm_debug("session %lu: MIME parts edited: body rebuilt (%zu bytes), %d root header(s) changed", s->id,
+                 out.body_len, changed);
+    else
+        snprintf(err, errlen, "sending the rebuilt MIME message failed: %s", why);
+    pm_mime_output_clear(&out);
+    return rc;
+}
+
 static const char part_prelude[] =
     "class Pmilter::MIME::Part\n"
     "  def each_part(&b); return all_parts.each unless b; all_parts.each(&b); self; end\n"
+    "  def replace!(content_type: \"text/plain\", text:); __replace(content_type, text); end\n"
     "  def inspect; \"#<Pmilter::MIME::Part #{content_type} depth=#{depth} size=#{size}>\"; end\n"
     "end\n";
 
@@ -290,6 +454,7 @@ void pm_mrb_mime_init(mrb_state *mrb)
     struct RClass *pmilter = mrb_module_get(mrb, "Pmilter");
     struct RClass *mime = mrb_define_module_under(mrb, pmilter, "MIME");
     mrb_define_class_under(mrb, mime, "LimitError", mrb->eStandardError_class);
+    mrb_define_class_under(mrb, mime, "EditError", mrb->eStandardError_class);
     mrb_define_module_function(mrb, mime, "decode_header", mime_decode_header, MRB_ARGS_REQ(1));
     mrb_define_module_function(mrb, mime, "urls", mime_urls, MRB_ARGS_REQ(1));
     struct RClass *session = mrb_class_get_under(mrb, pmilter, "Session");
@@ -308,8 +473,12 @@ void pm_mrb_mime_init(mrb_state *mrb)
         {"encrypted?", part_encrypted_p},    {"signed?", part_signed_p},
         {"parts", part_parts},               {"all_parts", part_all_parts},
         {"attachments", part_attachments},   {"text_parts", part_text_parts},
+        {"remove!", part_remove},            {"removed?", part_removed_p},
+        {"zip_names", part_zip_names},
     };
     for (size_t i = 0; i < sizeof methods / sizeof methods[0]; i++)
         mrb_define_method(mrb, part, methods[i].name, methods[i].fn, MRB_ARGS_NONE());
+    mrb_define_method(mrb, part, "__replace", part_replace, MRB_ARGS_REQ(2));
+    mrb_define_method(mrb, part, "append_text_note", part_append_text_note, MRB_ARGS_REQ(1));
     mrb_load_string(mrb, part_prelude);
 }

@@ -152,10 +152,13 @@ static mrb_value session_replace_body(mrb_state *mrb, mrb_value self)
     char err[256];
     mrb_get_args(mrb, "S", &body);
     EOM_ONLY("replace_body");
+    if (pm_mrb_call(mrb)->mime_edited) /* the rebuilt MIME body would be sent after this one */
+        mrb_raise(mrb, E_RUNTIME_ERROR, "Pmilter::Session#replace_body: the message's MIME parts were edited; use one or the other");
     pm_mrb_raise_action(mrb,
                      pm_action_replace_body(pm_mrb_call(mrb)->ctx, RSTRING_PTR(body), (size_t)RSTRING_LEN(body), err,
                                             sizeof err),
                      "Pmilter::Session#replace_body", err);
+    pm_mrb_call(mrb)->body_replaced = 1;
     return mrb_int_value(mrb, RSTRING_LEN(body));
 }
 

@@ -7,6 +7,7 @@
 
 #include "core/log.h"
 #include "metrics/metrics.h"
+#include "ruby/mrb_mime.h"
 #include "ruby/vm.h"
 #include "ruby/watchdog.h"
 
@@ -47,6 +48,8 @@ int pm_runner_run(pm_runtime_t *rt, pm_call_t *call, char *err, size_t errlen)
         return -1;
     }
     pm_vm_pool_give_back(rt->pool, vm);
+    if (rc == 0 && call->phase == PM_PHASE_EOM)
+        rc = pm_mrb_mime_apply(call, err, errlen); /* edits of s.mime reach the MTA now, all at once */
     return rc;
 }
 

@@ -15,7 +15,7 @@
 # tests in test/e2e/t_sendmail.sh, names sm-*).
 # Each pmilter run ends with a NAME-clean-exit test (exit 0, no sanitizer report).
 # Environment: PMILTER (binary under test), PF_WAIT (deadline of each wait, s).
-# checks: 61  (the least number of PASS/FAIL lines; test/run.sh enforces it)
+# checks: 72  (the least number of PASS/FAIL lines; test/run.sh enforces it)
 cd "$(dirname "$0")/../.." || exit 1
 REPO=$PWD
 source test/lib.sh
@@ -213,6 +213,7 @@ t_rcpt_tempfail() {
 run_test rcpt-tempfail t_rcpt_tempfail
 pm_stop rcpt
 source test/e2e/t_kv_greylist.sh
+source test/e2e/t_mime.sh
 
 # ---- the handler API's replies and message edits, one pmilter run ----------
 

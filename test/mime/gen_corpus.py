@@ -111,4 +111,12 @@ for i in range(10):
     mid = "Content-Type: multipart/mixed; boundary=\"n%d\"\n\n--n%d\n%s\n--n%d--\n" % (i, i, mid, i)
 write("deep-10", hdr() + "MIME-Version: 1.0\n" + mid)
 write("crlf-mixed", hdr() + multipart("mixed", "cr", [leaf("text/plain", "line1\r\nline2"), leaf("text/csv; name=data.csv", "a,b\n1,2", None, "attachment")]))
+# A real zip (central directory and all; stored, fixed dates, so the bytes never change)
+# hiding an executable behind an innocent name: Part#zip_names and docs/mime.md's recipe.
+import io, zipfile
+zbuf = io.BytesIO()
+with zipfile.ZipFile(zbuf, "w") as z:
+    for zname, zdata in (("readme.txt", b"read me\n"), ("invoice.pdf.exe", EXE)):
+        z.writestr(zipfile.ZipInfo(zname, (2024, 1, 1, 0, 0, 0)), zdata)
+write("zip-with-exe", hdr() + multipart("mixed", "zx", [leaf("text/plain", "invoice attached"), leaf("application/zip", b64(zbuf.getvalue()), "base64", "attachment; filename=\"invoice.zip\"")]))
 print(N, "messages in", out)
