@@ -11,7 +11,7 @@ here=test/regexp
 
 # Debian packages this suite needs (CI starts from a clean machine).
 missing=""
-for pkg in build-essential libmruby-dev libonig-dev ruby; do
+for pkg in build-essential libmruby-dev libonig-dev libpcre2-dev ruby; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "ok installed" || missing="$missing $pkg"
 done
 if [ -n "$missing" ]; then
@@ -50,7 +50,7 @@ relay() {
 clean_stderr() { ! grep -qE 'ERROR: (Address|Leak)Sanitizer|runtime error:|SUMMARY: UndefinedBehaviorSanitizer|Segmentation|Aborted' "$1"; }
 
 runner=$out/runner
-if ! ${CC:-cc} $flags -o "$runner" -Isrc $here/runner.c src/regexp/*.c -lmruby -lonig -lm -lpthread; then
+if ! ${CC:-cc} $flags -o "$runner" -Isrc $here/runner.c src/regexp/*.c -lmruby -lonig -lpcre2-8 -lm -lpthread; then
     fail "regexp build" "compiler failed"
     exit 1
 fi
