@@ -66,11 +66,12 @@ static void puts_(obuf *b, const char *s)
 }
 
 /*
- * A word character for CRuby's \b (Onigmo's Word: Alphabetic, marks,
- * decimal digits, connector punctuation); PCRE2's \b is ASCII-only without
- * PCRE2_UCP, and UCP's \w is a different set, so \b is spelled out.
+ * A word character for CRuby's \b: Onigmo's Word (Alphabetic, marks,
+ * decimal digits, connector punctuation), and below U+0100 its Latin-1
+ * table, which also counts the superscripts and fractions. PCRE2's \b is
+ * ASCII-only without PCRE2_UCP, and UCP's \w is another set: spelled out.
  */
-#define WORD_CLASS "[\\p{Alphabetic}\\p{M}\\p{Nd}\\p{Pc}]"
+#define WORD_CLASS "[\\p{Alphabetic}\\p{M}\\p{Nd}\\p{Pc}\\x{B2}\\x{B3}\\x{B9}\\x{BC}-\\x{BE}]"
 #define WORD_BOUNDARY "(?:(?<=" WORD_CLASS ")(?!" WORD_CLASS ")|(?<!" WORD_CLASS ")(?=" WORD_CLASS "))"
 #define NOT_WORD_BOUNDARY "(?:(?<=" WORD_CLASS ")(?=" WORD_CLASS ")|(?<!" WORD_CLASS ")(?!" WORD_CLASS "))"
 

@@ -28,7 +28,7 @@ $(FUZZ_DIR)/config_fuzz.o: test/fuzz/config_fuzz.c src/core/config.h
 
 # Linked by clang++ so that UBSan's C++ runtime (vptr checks in toml++) comes along.
 $(FUZZ_DIR)/config_fuzz: $(FUZZ_DIR)/config_fuzz.o $(FUZZ_OBJS)
-	clang++ -fsanitize=fuzzer $(FUZZ_SAN) $(WRAP_FLAGS) -o $@ $^ -l:libmilter.a -lmruby -lonig -lunbound -lhiredis -lmicrohttpd $(shell pkg-config --libs gmime-3.0 2>/dev/null) -lm -lpthread
+	clang++ -fsanitize=fuzzer $(FUZZ_SAN) $(WRAP_FLAGS) -o $@ $^ -l:libmilter.a -lmruby -lonig -lpcre2-8 -lunbound -lhiredis -lmicrohttpd $(shell pkg-config --libs gmime-3.0 2>/dev/null) -lm -lpthread
 
 test-build:: $(BUILD)/milterfuzz $(FUZZ_DIR)/config_fuzz
 
