@@ -160,6 +160,7 @@ echo "$report" >"$ROOT/bench/results/LATEST.md"
 echo "$report"
 echo
 echo "bench: written to bench/results/LATEST.md" >&2
+BUILD=$BUILD PMILTER=$PMILTER "$ROOT/bench/rules.sh" # issue 18: 30 Regexp rules against a C milter on PCRE2-JIT
 # Wrong verdicts or errors counted in the table (field 11 > 0, field 12 not true) fail it as well.
 awk '$11 != 0 || $12 != "true" {print $1 " " $2 " " $3 " round " $4 ": " $11 " error(s)/tempfail(s)/refused, verdicts as expected: " $12}' "$RAW" >>"$FAILED"
 if [ -s "$FAILED" ]; then

@@ -216,6 +216,67 @@ static int tr_property(tr_t *t)
     return 0;
 }
 
+static int is_ascii_word(char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
+}
+
+/* Does the source at j certainly start with an ASCII word character (a literal one, not optional)? */
+static int word_char_at(const tr_t *t, size_t j)
+{
+    if (j >= t->len || !is_ascii_word(t->s[j]))
+        return 0;
+    char q = j + 1 < t->len ? t->s[j + 1] : '\0';
+    return q != '?' && q != '*' && q != '{';
+}
+
+/* Does the group opening at j ("(" or "(?:") start with an ASCII word character in every branch? */
+static int group_starts_with_word(const tr_t *t, size_t j)
+{
+    size_t k = j + 1;
+    if (k + 1 < t->len && t->s[k] == '?' && t->s[k + 1] == ':')
+        k += 2;
+    else if (k < t->len && t->s[k] == '?')
+        return 0;
+    for (int depth = 0, branch_start = 1; k < t->len; k++) {
+        char c = t->s[k];
+        if (branch_start && (depth > 0 || !word_char_at(t, k)))
+            return 0;
+        branch_start = 0;
+        if (c == '\\' || c == '[')
+            return 0; /* escapes and classes: not judged here */
+        if (c == '(')
+            depth++;
+        else if (c == ')' && depth-- == 0)
+            return k + 1 >= t->len || (t->s[k + 1] != '?' && t->s[k + 1] != '*' && t->s[k + 1] != '{');
+        else if (c == '|' && depth == 0)
+            branch_start = 1;
+    }
+    return 0;
+}
+
+/*
+ * \b or \B (i at the letter). Spelled with WORD_CLASS lookarounds; when a
+ * literal ASCII word character certainly follows (or precedes), only the
+ * other side needs a look, and a lone lookbehind leaves PCRE2 its search
+ * for the first character: \bviagra costs what viagra does.
+ */
+static void tr_boundary(tr_t *t, int boundary)
+{
+    size_t next = t->i + 1;
+    int word_next = word_char_at(t, next) || (next < t->len && t->s[next] == '(' && group_starts_with_word(t, next));
+    int word_prev = t->i >= 3 && is_ascii_word(t->s[t->i - 2]) && t->s[t->i - 3] != '\\' && t->s[t->i - 3] != '{' &&
+                    t->s[t->i - 3] != ',';
+    if (t->i == 2 && is_ascii_word(t->s[0]))
+        word_prev = 1;
+    if (word_next)
+        puts_(&t->out, boundary ? "(?<!" WORD_CLASS ")" : "(?<=" WORD_CLASS ")");
+    else if (word_prev)
+        puts_(&t->out, boundary ? "(?!" WORD_CLASS ")" : "(?=" WORD_CLASS ")");
+    else
+        puts_(&t->out, boundary ? WORD_BOUNDARY : NOT_WORD_BOUNDARY);
+}
+
 /* One escape (i at the backslash); in_class: inside [...]. */
 static int tr_escape(tr_t *t, int in_class)
 {
@@ -241,8 +302,7 @@ static int tr_escape(tr_t *t, int in_class)
     } else {
         switch (c) {
         case 'H': puts_(&t->out, "[^0-9a-fA-F]"); return 0;
-        case 'b': puts_(&t->out, WORD_BOUNDARY); return 0;
-        case 'B': puts_(&t->out, NOT_WORD_BOUNDARY); return 0;
+        case 'b': case 'B': tr_boundary(t, c == 'b'); return 0;
         case 'A': case 'z': case 'Z': case 'G': case 'R':
             put(&t->out, t->s + t->i - 1, 2);
             return 0;

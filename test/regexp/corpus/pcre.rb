@@ -36,6 +36,9 @@ p "x{y}" =~ /x{y}/, "{" =~ /{/, "a{,}" =~ /a{,}/
 p "café bar".scan(/\b\w+\b/), "naïve" =~ /\bve\b/, "x\u00b2 a\u0301 b\u203fc \u216b \u0663".scan(/\b/).size
 #= word boundary inside non-ascii words
 p "Привет мир".scan(/\b/).size, "日本語 text".scan(/\b.../), "é" =~ /\bé/, "aé" =~ /a\b/
+#= word boundary next to a literal word character (one-sided lookaround)
+p "éfoo foo".sub(/\bfoo/, "<>"), "fooé foo".sub(/foo\b/, "<>"), "x²cheap cheap".sub(/\b(?:cheap|dear)\b/, "<>")
+p "a\u0301bc bc".sub(/\Bbc/, "<>"), "ab_ab" =~ /\bab\b/, "ab" =~ /a?\bb/, "1 2" =~ /\d\b/, "xa1" =~ /a{1}\b/, "ܐx x".sub(/\bx/, "<>")
 #= not word boundary
 p "abc é".scan(/\B./), "a\u0301".scan(/\B/).size
 #= named groups make plain groups non-capturing
