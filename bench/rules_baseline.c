@@ -9,7 +9,8 @@
  *   each once with PCRE2 and JIT-compiles it. Per message it keeps the first value of
  *   every header a rule names and the body (up to 1 MiB), and at eom sums the scores
  *   of the rules that match, adds "X-Spam-Score: N" and rejects at 10 or more: what
- *   pmilter's generated eom handler does. One match data per worker thread. Prints
+ *   pmilter's generated eom handler does. One match data per worker thread; the body's
+ *   UTF-8 is checked once, not by each of its rules (as pmilter does). Prints
  *   "us N" per message: the wall-clock microseconds of the rule loop.
  * DIAGNOSTICS
  *   Exit 64 on bad arguments or a rule PCRE2 refuses, 1 when libmilter refuses.
@@ -130,11 +131,22 @@ static sfsistat on_body(SMFICTX *ctx, unsigned char *chunk, size_t len)
     return SMFIS_CONTINUE;
 }
 
-static int matches(const rule_t *r, const char *s, size_t len)
+/* valid: s is known to be valid UTF-8, so PCRE2 may skip its own check. */
+static int matches(const rule_t *r, const char *s, size_t len, int valid)
 {
     if (!match_data)
         match_data = pcre2_match_data_create(32, NULL);
-    return pcre2_match(r->code, (PCRE2_SPTR)s, len, 0, 0, match_data, NULL) >= 0;
+    return pcre2_match(r->code, (PCRE2_SPTR)s, len, 0, valid ? PCRE2_NO_UTF_CHECK : 0, match_data, NULL) >= 0;
+}
+
+static pcre2_code *empty; /* compiled in main: matching it checks a subject's UTF-8 */
+
+/* UTF-8 validity of a subject, checked once (by PCRE2, matching an empty pattern) for all its rules. */
+static int valid_utf8(const char *s, size_t len)
+{
+    if (!match_data)
+        match_data = pcre2_match_data_create(32, NULL);
+    return pcre2_match(empty, (PCRE2_SPTR)s, len, 0, 0, match_data, NULL) >= 0;
 }
 
 static sfsistat on_eom(SMFICTX *ctx)
@@ -143,11 +155,12 @@ static sfsistat on_eom(SMFICTX *ctx)
     int score = 0;
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
+    int body_valid = valid_utf8(m->body ? m->body : "", m->body_len);
     for (int i = 0; i < nrules; i++) {
         const rule_t *r = &rules[i];
         const char *s = r->header < 0 ? (m->body ? m->body : "") : m->values[r->header];
         size_t len = r->header < 0 ? m->body_len : (s ? strlen(s) : 0);
-        if (s && matches(r, s, len))
+        if (s && matches(r, s, len, r->header < 0 && body_valid))
             score += r->score;
     }
     clock_gettime(CLOCK_MONOTONIC, &t1);
@@ -172,6 +185,9 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: bench-rules-baseline RULES.txt unix:/path\n");
         return 64;
     }
+    int err;
+    PCRE2_SIZE off;
+    empty = pcre2_compile((PCRE2_SPTR) "", 0, PCRE2_UTF, &err, &off, NULL);
     struct sockaddr_un sun = {.sun_family = AF_UNIX};
     snprintf(sun.sun_path, sizeof sun.sun_path, "%s", argv[2] + 5);
     unlink(sun.sun_path);

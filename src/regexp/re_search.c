@@ -83,7 +83,8 @@ mrb_bool re_valid_utf8(mrb_value str)
 regex_t *re_for_subject(mrb_state *mrb, mrb_value re, mrb_value snap)
 {
     re_t *r = re_get(mrb, re);
-    if (r->bin_failed || (r->pcre && subject_utf8(mrb, r->vm, snap)) || re_valid_utf8(snap))
+    /* Strict UTF-8 (remembered per subject) is UTF-8 for Oniguruma too: only the rest is scanned again. */
+    if (r->bin_failed || subject_utf8(mrb, r->vm, snap) || re_valid_utf8(snap))
         return r->utf8;
     if (!r->bin) {
         mrb_value src = re_source(mrb, re);
