@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "re_internal.h"
 
@@ -114,6 +115,8 @@ typedef struct {
     size_t len, i;
     obuf out;
     int icase;           /* /i, or (?i) anywhere: the fold checks apply to the whole pattern */
+    int backref;         /* a \1..\9 or \k<name> was seen */
+    int quantified_group; /* a group is followed by a quantifier */
     const char *refused; /* the reason this pattern stays on Oniguruma */
 } tr_t;
 
@@ -314,6 +317,7 @@ static int tr_escape(tr_t *t, int in_class)
             const char *end = j <= t->len ? memchr(t->s + j, close, t->len - j) : NULL;
             if (!end || end == t->s + j || (t->s[j] >= '0' && t->s[j] <= '9') || t->s[j] == '-' || t->s[j] == '+')
                 return refuse(t, "numbered or malformed \\k");
+            t->backref = 1;
             puts_(&t->out, "\\k<");
             put(&t->out, t->s + j, (size_t)(end - (t->s + j)));
             puts_(&t->out, ">");
@@ -327,6 +331,7 @@ static int tr_escape(tr_t *t, int in_class)
                 return refuse(t, "backreference with /i");
             if (t->i + 1 < t->len && t->s[t->i + 1] >= '0' && t->s[t->i + 1] <= '9')
                 return refuse(t, "multi-digit backreference or octal");
+            t->backref = 1;
             put(&t->out, t->s + t->i - 1, 2);
             return 0;
         }
@@ -485,6 +490,80 @@ static int has_multichar_fold(const char *s, size_t len)
     return 0;
 }
 
+/* The characters whose full case fold is ASCII letters: Onigmo's /ss/i matches "ß", /fi/i "ﬁ". */
+static const struct {
+    const char *fold, *ch;
+} ligatures[] = {{"ss", "\u00DF"}, {"ss", "\u1E9E"}, {"st", "\uFB05"}, {"st", "\uFB06"}, {"ff", "\uFB00"},
+                 {"fi", "\uFB01"}, {"fl", "\uFB02"}, {"ffi", "\uFB03"}, {"ffl", "\uFB04"}};
+
+/* The ligatures whose fold is a prefix of r[0..n) (case-insensitive), as a bit set. */
+static unsigned ligatures_at(const char *r, size_t n)
+{
+    unsigned set = 0;
+    for (size_t k = 0; k < sizeof ligatures / sizeof ligatures[0]; k++) {
+        size_t m = strlen(ligatures[k].fold);
+        if (m <= n && strncasecmp(r, ligatures[k].fold, m) == 0)
+            set |= 1u << k;
+    }
+    return set;
+}
+
+/*
+ * A run of literal letters under /i, written so that every ligature that
+ * folds to a letter sequence of the run may stand for it, as in one
+ * Oniguruma string node: "sst" -> s(?:s(?:t)|ﬅ|ﬆ)|ß t|ẞ t (nested groups).
+ */
+static void fold_emit(tr_t *t, const char *r, size_t n)
+{
+    if (n == 0)
+        return;
+    unsigned set = ligatures_at(r, n);
+    if (!set) {
+        put(&t->out, r, 1);
+        fold_emit(t, r + 1, n - 1);
+        return;
+    }
+    puts_(&t->out, "(?:");
+    put(&t->out, r, 1);
+    fold_emit(t, r + 1, n - 1);
+    for (size_t k = 0; k < sizeof ligatures / sizeof ligatures[0]; k++) {
+        if (!(set & (1u << k)))
+            continue;
+        size_t m = strlen(ligatures[k].fold);
+        puts_(&t->out, "|");
+        puts_(&t->out, ligatures[k].ch);
+        fold_emit(t, r + m, n - m);
+    }
+    puts_(&t->out, ")");
+}
+
+static int is_ascii_letter(char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
+/*
+ * Literal letters from i (a letter) under a global /i: the run up to the
+ * last letter that no quantifier follows, with its ligatures (fold_emit).
+ */
+static void tr_letters(tr_t *t)
+{
+    size_t j = t->i;
+    while (j < t->len && is_ascii_letter(t->s[j]))
+        j++;
+    if (j < t->len && strchr("?*+{", t->s[j]) && j - t->i > 1)
+        j--; /* the quantified letter is a node of its own in Oniguruma: no fold joins it */
+    size_t n = j - t->i, pairs = 0;
+    for (size_t k = 0; k < n; k++)
+        pairs += ligatures_at(t->s + t->i + k, n - k) != 0;
+    if (pairs > 6) {
+        refuse(t, "/i with many ss/st/ff/fi/fl (multi-character folds)");
+        return;
+    }
+    fold_emit(t, t->s + t->i, n);
+    t->i = j - 1;
+}
+
 static int has_non_ascii(const char *s, size_t len)
 {
     for (size_t i = 0; i < len; i++)
@@ -493,10 +572,21 @@ static int has_non_ascii(const char *s, size_t len)
     return 0;
 }
 
+/* Is there a class of one plain character, "[s]"? */
+static int has_one_char_class(const char *s, size_t len)
+{
+    for (size_t i = 0; i + 2 < len; i++)
+        if (s[i] == '[' && (i == 0 || s[i - 1] != '\\') && s[i + 1] != '\\' && s[i + 1] != '^' && s[i + 2] == ']')
+            return 1;
+    return 0;
+}
+
 /* The PCRE2 pattern for a Ruby one, or NULL with *why set. Caller frees. */
 static char *translate(const char *src, size_t len, int options, const char **why)
 {
     tr_t t = {.s = src, .len = len, .icase = !!(options & RE_IGNORECASE)};
+    /* With /i throughout (no (?-i)), letter runs get their ligatures; else a letter pair stays on Oniguruma. */
+    int fold_runs = (options & RE_IGNORECASE) && !memmem(src, len, "(?-", 3);
     if (options & RE_EXTENDED)
         refuse(&t, "extended mode /x");
     else if (memchr(src, '\0', len))
@@ -508,14 +598,28 @@ static char *translate(const char *src, size_t len, int options, const char **wh
         case '[': tr_class(&t); break;
         case '(': tr_group(&t); break;
         case '{': tr_interval(&t); break;
-        default: put(&t.out, &c, 1); break;
+        default:
+            if (fold_runs && is_ascii_letter(c))
+                tr_letters(&t);
+            else
+                put(&t.out, &c, 1);
+            if (c == ')' && t.i + 1 < len && strchr("?*+{", src[t.i + 1]))
+                t.quantified_group = 1;
+            break;
         }
     }
     /* (?i) may come after letters it governs in an enclosing group: judge the whole source once more. */
-    if (!t.refused && t.icase && (has_non_ascii(src, len) || has_multichar_fold(src, len)))
+    if (!t.refused && t.icase && (has_non_ascii(src, len) || (!fold_runs && has_multichar_fold(src, len))))
         refuse(&t, has_non_ascii(src, len) ? "non-ASCII with /i (case folds differ)" : "/i with ss/st/ff/fi/fl (multi-character folds)");
+    /* Oniguruma joins a leading one-letter class ("[s]s" matches "ß") and reads through (?#...) in a string node. */
+    if (!t.refused && t.icase && (has_one_char_class(src, len) || memmem(src, len, "(?#", 3)))
+        refuse(&t, "/i with a one-character class or a comment (folds join across them)");
     if (!t.refused && t.icase && (memmem(src, len, "\\p", 2) || memmem(src, len, "\\P", 2) || memmem(src, len, "[:", 2)))
         refuse(&t, "\\p{} or POSIX bracket with /i");
+    /* Found by the fuzz: a backreference after a repeated group whose captures an empty iteration resets, the two
+     * engines' empty-loop rules differ. */
+    if (!t.refused && t.backref && t.quantified_group)
+        refuse(&t, "backreference with a repeated group (empty-iteration rules differ)");
     if (!t.refused && t.icase && (memmem(src, len, "\\k", 2) || memmem(src, len, "\\x", 2) || memmem(src, len, "\\u", 2)))
         refuse(&t, "backreference or escaped character with /i");
     if (t.refused) {
