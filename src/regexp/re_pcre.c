@@ -117,6 +117,9 @@ typedef struct {
     int icase;           /* /i, or (?i) anywhere: the fold checks apply to the whole pattern */
     int backref;         /* a \1..\9 or \k<name> was seen */
     int quantified_group; /* a group is followed by a quantifier */
+    int capture_repeated; /* a capturing group is, or is inside, a repeated group */
+    unsigned char captures[64]; /* per open group: it or a group inside it captures */
+    int depth;
     const char *refused; /* the reason this pattern stays on Oniguruma */
 } tr_t;
 
@@ -585,8 +588,8 @@ static int has_one_char_class(const char *s, size_t len)
 static char *translate(const char *src, size_t len, int options, const char **why)
 {
     tr_t t = {.s = src, .len = len, .icase = !!(options & RE_IGNORECASE)};
-    /* With /i throughout (no (?-i)), letter runs get their ligatures; else a letter pair stays on Oniguruma. */
-    int fold_runs = (options & RE_IGNORECASE) && !memmem(src, len, "(?-", 3);
+    /* With /i or a leading (?i) throughout (no (?-i)), letter runs get their ligatures; else a letter pair stays on Oniguruma. */
+    int fold_runs = ((options & RE_IGNORECASE) || (len >= 4 && memcmp(src, "(?i)", 4) == 0)) && !memmem(src, len, "(?-", 3);
     if (options & RE_EXTENDED)
         refuse(&t, "extended mode /x");
     else if (memchr(src, '\0', len))
@@ -596,15 +599,34 @@ static char *translate(const char *src, size_t len, int options, const char **wh
         switch (c) {
         case '\\': tr_escape(&t, 0); break;
         case '[': tr_class(&t); break;
-        case '(': tr_group(&t); break;
+        case '(': {
+            size_t at = t.i;
+            int capturing = at + 1 < len && (src[at + 1] != '?' || (at + 3 < len && (src[at + 2] == '\'' ||
+                            (src[at + 2] == '<' && src[at + 3] != '=' && src[at + 3] != '!'))));
+            tr_group(&t);
+            if (t.i > at && src[t.i] == ')') /* (?#...) or an option setting such as (?i): no group opens */
+                break;
+            if (t.depth == 64)
+                refuse(&t, "groups nested too deep");
+            else
+                t.captures[t.depth++] = (unsigned char)capturing;
+            break;
+        }
         case '{': tr_interval(&t); break;
         default:
             if (fold_runs && is_ascii_letter(c))
                 tr_letters(&t);
             else
                 put(&t.out, &c, 1);
-            if (c == ')' && t.i + 1 < len && strchr("?*+{", src[t.i + 1]))
-                t.quantified_group = 1;
+            if (c == ')') {
+                int repeated = t.i + 1 < len && strchr("?*+{", src[t.i + 1]);
+                int captures = t.depth > 0 && t.captures[--t.depth];
+                t.quantified_group |= repeated;
+                if (captures && repeated)
+                    t.capture_repeated = 1;
+                if (captures && t.depth > 0)
+                    t.captures[t.depth - 1] = 1;
+            }
             break;
         }
     }
@@ -618,6 +640,9 @@ static char *translate(const char *src, size_t len, int options, const char **wh
         refuse(&t, "\\p{} or POSIX bracket with /i");
     /* Found by the fuzz: a backreference after a repeated group whose captures an empty iteration resets, the two
      * engines' empty-loop rules differ. */
+    /* Found by the fuzz (seed 41): what a capture holds after an empty iteration differs too. */
+    if (!t.refused && t.capture_repeated)
+        refuse(&t, "capture in a repeated group (empty-iteration rules differ)");
     if (!t.refused && t.backref && t.quantified_group)
         refuse(&t, "backreference with a repeated group (empty-iteration rules differ)");
     if (!t.refused && t.icase && (memmem(src, len, "\\k", 2) || memmem(src, len, "\\x", 2) || memmem(src, len, "\\u", 2)))

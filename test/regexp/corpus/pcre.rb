@@ -126,3 +126,8 @@ p after.size, after.inject(0) { |a, b| a + b }, before.size, before.inject(0) { 
 #= backreference after a repeated group stays on oniguruma (found by the fuzz, seed 32)
 m = /(?:(b)|(?<=é) ?){2}\1*/.match("aXé 9\nx")
 p m[0], m.pre_match, m[1]
+#= a leading inline i folds letter runs like the flag
+p "ﬁle" =~ /(?i)file/, "paßword" =~ /(?i)PASSWORD|x/, "ﬁle" =~ /x(?i)file/
+#= capture in a repeated group stays on oniguruma (found by the fuzz, seed 41)
+m = /[[:space:]]{,2}(?<n0>(?<=é)[\p{Greek}x]*)*+(?<=\d)/m.match("aXé 9\nx")
+p m[0], m[:n0], "ab12".match(/(?:([a-z])\d?)+/)[1]
