@@ -163,6 +163,8 @@ if [ -z "${CELLS:-}${TRANSPORTS:-}" ]; then
     { echo; echo "## Scrape cost (bench/scrape.sh)"; echo; "$ROOT/bench/scrape.sh"; } | tee -a "$ROOT/bench/results/LATEST.md"
     echo
     echo "bench: written to bench/results/LATEST.md" >&2
+    # issue 18: 30 Regexp rules against a C milter on PCRE2-JIT; wrong verdicts or scores fail the bench
+    BUILD=$BUILD PMILTER=$PMILTER "$ROOT/bench/rules.sh" || echo "rules: bench/rules.sh failed (exit $?)" >>"$FAILED"
 fi
 # Wrong verdicts or errors counted in the table (field 11 > 0, field 12 not true) fail it as well.
 awk '$11 != 0 || $12 != "true" {print $1 " " $2 " " $3 " round " $4 ": " $11 " error(s)/tempfail(s)/refused, verdicts as expected: " $12}' "$RAW" >>"$FAILED"

@@ -7,6 +7,8 @@
 
 #include <stddef.h>
 #include <oniguruma.h>
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
 #include <mruby.h>
 #include <mruby/data.h>
 
@@ -31,8 +33,31 @@ mrb_noreturn void mrb_raise_nomemory(mrb_state *mrb);
 #define RE_RETRY_LIMIT_IN_SEARCH 10000000UL
 #define RE_MATCH_STACK_LIMIT 1000000U
 
+/* PCRE2 (re_pcre.c): a pattern with more groups stays on Oniguruma; the
+ * JIT stack and heap bound a search's memory (past them: match limit). */
+#define RE_PCRE_MAX_GROUPS 63
+#define RE_PCRE_JIT_STACK_MAX (1024 * 1024)
+#define RE_PCRE_HEAP_LIMIT_KIB 20000
+
+/* Per-VM matching state, reused by every search of the VM (no allocation
+ * per search). Owned by a hidden object of the Regexp class (re_regexp.c). */
+typedef struct {
+    pcre2_match_context *mctx;  /* limits and jit_stack */
+    pcre2_jit_stack *jit_stack;
+    pcre2_match_data *md;       /* RE_PCRE_MAX_GROUPS + 1 pairs */
+    /* The last subject checked for UTF-8 (re_search.c): its bytes, kept
+     * alive and immutable by the frozen string in the hidden ivar. */
+    const void *utf8_owner; /* that frozen string */
+    const char *utf8_ptr;
+    mrb_int utf8_len;
+    mrb_bool utf8_valid;
+} re_vm_t;
+
 /* The C side of a Regexp object. */
 typedef struct {
+    pcre2_code *pcre;   /* owned; NULL when the pattern stays on Oniguruma */
+    const char *pcre_refused; /* static text: why pcre is NULL */
+    re_vm_t *vm;        /* the VM's matching state (outlives every Regexp of the VM) */
     regex_t *utf8;  /* owned; compiled with the object, never replaced */
     regex_t *bin;   /* owned; ISO-8859-1 program, NULL until a subject that is not valid UTF-8 needs it */
     int options;    /* RE_* bits */
@@ -54,6 +79,14 @@ extern const mrb_data_type md_type;
 void re_onig_init(void);
 int re_compile(const char *src, size_t len, int options, OnigEncoding enc, regex_t **out, char *err, size_t errlen);
 void re_describe(const char *src, size_t len, int options, char *out, size_t outlen);
+
+/* re_pcre.c: PCRE2 without Ruby objects. */
+pcre2_code *re_pcre_compile(const char *src, size_t len, int options, regex_t *onig, const char **why);
+size_t re_pcre_size(pcre2_code *code);
+void re_pcre_vm_init(re_vm_t *vm);
+void re_pcre_vm_free(re_vm_t *vm);
+int re_pcre_match(re_vm_t *vm, pcre2_code *code, const char *s, size_t len, size_t start, int anchored, OnigRegion *region);
+int re_utf8_valid(const unsigned char *p, size_t n);
 
 /* re_memory.c: Oniguruma's memory charged to the VM (pm_regexp_set_charge). */
 size_t re_program_cost(const char *src, size_t len, int options);
@@ -77,6 +110,8 @@ mrb_value re_search(mrb_state *mrb, mrb_value re, regex_t *reg, mrb_value snap, 
 mrb_value re_match_here(mrb_state *mrb, mrb_value re, regex_t *reg, mrb_value snap, mrb_int at);
 mrb_int re_char_len(regex_t *reg, mrb_value snap, mrb_int pos);
 mrb_value re_search_str(mrb_state *mrb, mrb_value re, mrb_value str, mrb_int start, mrb_bool backward);
+mrb_bool re_match_p(mrb_state *mrb, mrb_value re, mrb_value str, mrb_int start);
+re_vm_t *re_vm(mrb_state *mrb);
 
 /* re_matchdata.c */
 md_t *md_get(mrb_state *mrb, mrb_value md);

@@ -113,6 +113,23 @@ static void put(tbuf *b, const char *s, size_t n)
 #define PUTS(b, lit) put((b), (lit), sizeof(lit) - 1)
 
 /*
+ * [:digit:] and [:space:] are Unicode in CRuby (Nd, White_Space), but the
+ * DIGIT_IS_ASCII and SPACE_IS_ASCII options that keep \d and \s ASCII
+ * narrow them too: spell them as properties. NULL for any other bracket.
+ */
+static const char *posix_unicode(const char *p, size_t n)
+{
+    static const char *const map[][2] = {{"[:digit:]", "\\p{Nd}"},
+                                         {"[:^digit:]", "\\P{Nd}"},
+                                         {"[:space:]", "\\p{White_Space}"},
+                                         {"[:^space:]", "\\P{White_Space}"}};
+    for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
+        if (strlen(map[i][0]) == n && memcmp(map[i][0], p, n) == 0)
+            return map[i][1];
+    return NULL;
+}
+
+/*
  * Rewrite the parts of Ruby's dialect that Oniguruma reads differently, as
  * CRuby's own rb_reg_preprocess does before handing a pattern to Onigmo:
  *   \u{H H..}  (Ruby only) -> \x{H}\x{H}..
@@ -177,7 +194,11 @@ static char *translate(const char *src, size_t len, int options, OnigEncoding en
             if (depth && i + 1 < len && src[i + 1] == ':') { /* [:alpha:] inside a class */
                 const char *end = memchr(src + i, ']', len - i);
                 size_t n = end ? (size_t)(end - (src + i)) + 1 : 1;
-                put(&b, src + i, n);
+                const char *unicode = posix_unicode(src + i, n);
+                if (unicode)
+                    put(&b, unicode, strlen(unicode));
+                else
+                    put(&b, src + i, n);
                 i += n - 1;
                 continue;
             }

@@ -35,11 +35,52 @@ static void re_free(mrb_state *mrb, void *p)
         onig_free(r->utf8);
     if (r->bin)
         onig_free(r->bin);
+    if (r->pcre)
+        pcre2_code_free(r->pcre);
     re_uncharge(mrb, r->charged);
     mrb_free(mrb, r);
 }
 
 const mrb_data_type re_type = {"Regexp", re_free};
+
+static void vm_state_free(mrb_state *mrb, void *p)
+{
+    if (!p)
+        return;
+    re_pcre_vm_free(p);
+    mrb_free(mrb, p);
+}
+
+static const mrb_data_type vm_state_type = {"Regexp VM state", vm_state_free};
+
+/* The VM's matching state: a hidden object in the Regexp class's __vm ivar. */
+re_vm_t *re_vm(mrb_state *mrb)
+{
+    mrb_value v = mrb_iv_get(mrb, mrb_obj_value(re_class(mrb)), mrb_intern_lit(mrb, "__vm"));
+    return DATA_CHECK_GET_PTR(mrb, v, &vm_state_type, re_vm_t);
+}
+
+static void vm_state_init(mrb_state *mrb, struct RClass *re)
+{
+    re_vm_t *vm = mrb_calloc(mrb, 1, sizeof *vm);
+    struct RData *d = mrb_data_object_alloc(mrb, mrb->object_class, vm, &vm_state_type);
+    re_pcre_vm_init(vm);
+    mrb_iv_set(mrb, mrb_obj_value(re), mrb_intern_lit(mrb, "__vm"), mrb_obj_value(d));
+}
+
+/* Give the Regexp r a PCRE2 program when its pattern translates exactly (re_pcre.c). */
+static void attach_pcre(mrb_state *mrb, re_t *r, mrb_value src)
+{
+    size_t charged = 0;
+    r->vm = re_vm(mrb);
+    r->pcre = re_pcre_compile(RSTRING_PTR(src), (size_t)RSTRING_LEN(src), r->options, r->utf8, &r->pcre_refused);
+    if (r->pcre && re_charge(mrb, re_pcre_size(r->pcre), &charged) != 0) {
+        pcre2_code_free(r->pcre); /* over budget: Oniguruma alone still answers */
+        r->pcre = NULL;
+        r->pcre_refused = "memory budget";
+    }
+    r->charged += charged;
+}
 
 struct RClass *re_class(mrb_state *mrb)
 {
@@ -159,6 +200,7 @@ static mrb_value regexp_initialize(mrb_state *mrb, mrb_value self)
         re_free(mrb, r);
         mrb_raise(mrb, mrb_class_get(mrb, "RegexpError"), err);
     }
+    attach_pcre(mrb, r, src);
     DATA_TYPE(self) = &re_type;
     DATA_PTR(self) = r;
     return self;
@@ -418,7 +460,17 @@ static mrb_value regexp_match_p(mrb_state *mrb, mrb_value self)
     str = subject_arg(mrb, str);
     if (mrb_nil_p(str))
         return mrb_false_value();
-    return mrb_bool_value(!mrb_nil_p(re_search_str(mrb, self, str, pos, FALSE)));
+    return mrb_bool_value(re_match_p(mrb, self, str, pos));
+}
+
+/* Regexp#__engine: "pcre2", or "oniguruma: why" (for tests and debugging; docs/regexp.md). */
+static mrb_value regexp_engine(mrb_state *mrb, mrb_value self)
+{
+    re_t *r = re_get(mrb, self);
+    if (r->pcre)
+        return mrb_str_new_lit(mrb, "pcre2");
+    mrb_value out = mrb_str_new_lit(mrb, "oniguruma: ");
+    return mrb_str_cat_cstr(mrb, out, r->pcre_refused ? r->pcre_refused : "?");
 }
 
 void pm_mrb_regexp_class_init(mrb_state *mrb)
@@ -426,6 +478,7 @@ void pm_mrb_regexp_class_init(mrb_state *mrb)
     struct RClass *re = mrb_define_class(mrb, "Regexp", mrb->object_class);
     MRB_SET_INSTANCE_TT(re, MRB_TT_DATA);
     mrb_define_class(mrb, "RegexpError", mrb->eStandardError_class);
+    vm_state_init(mrb, re);
     mrb_define_const(mrb, re, "IGNORECASE", mrb_fixnum_value(RE_IGNORECASE));
     mrb_define_const(mrb, re, "EXTENDED", mrb_fixnum_value(RE_EXTENDED));
     mrb_define_const(mrb, re, "MULTILINE", mrb_fixnum_value(RE_MULTILINE));
@@ -449,4 +502,5 @@ void pm_mrb_regexp_class_init(mrb_state *mrb)
     mrb_define_method(mrb, re, "=~", regexp_match_op, MRB_ARGS_REQ(1));
     mrb_define_method(mrb, re, "===", regexp_eqq, MRB_ARGS_REQ(1));
     mrb_define_method(mrb, re, "match?", regexp_match_p, MRB_ARGS_ARG(1, 1));
+    mrb_define_method(mrb, re, "__engine", regexp_engine, MRB_ARGS_NONE());
 }

@@ -34,6 +34,40 @@ mrb_value re_snapshot(mrb_state *mrb, mrb_value str)
     return mrb_obj_freeze(mrb, mrb_str_dup(mrb, str));
 }
 
+/* Subjects shorter than this are checked for UTF-8 on every search (cheaper than the cache). */
+#define RE_UTF8_CACHE_MIN 64
+
+/*
+ * Is str strictly valid UTF-8 (re_utf8_valid), so that PCRE2 may search it?
+ * The answer for the last long subject is remembered per VM, keyed by the
+ * address and length of its bytes: the bytes are held by a frozen string
+ * (a snapshot sharing str's buffer, kept in the Regexp class's hidden
+ * __utf8 ivar), and mruby never writes a buffer that another string still
+ * shares -- a String that changes gets a buffer of its own first. So a
+ * string that is shared (or that frozen string itself) and points at those
+ * bytes holds the bytes that were checked. Anything else is checked again.
+ */
+static mrb_bool subject_utf8(mrb_state *mrb, re_vm_t *vm, mrb_value str)
+{
+    struct RString *s = RSTRING(str);
+    const unsigned char *p = (const unsigned char *)RSTRING_PTR(str);
+    mrb_int n = RSTRING_LEN(str);
+    if (n < RE_UTF8_CACHE_MIN || RSTR_EMBED_P(s) || RSTR_NOFREE_P(s))
+        return re_utf8_valid(p, (size_t)n);
+    if ((const char *)p == vm->utf8_ptr && n == vm->utf8_len && (RSTR_SHARED_P(s) || RSTR_FSHARED_P(s) || (void *)s == vm->utf8_owner))
+        return vm->utf8_valid;
+    mrb_value snap = re_snapshot(mrb, str); /* shares str's buffer from here on */
+    struct RString *o = RSTRING(snap);
+    if (RSTR_EMBED_P(o) || RSTR_NOFREE_P(o))
+        return re_utf8_valid((const unsigned char *)RSTRING_PTR(snap), (size_t)n);
+    mrb_iv_set(mrb, mrb_obj_value(re_class(mrb)), mrb_intern_lit(mrb, "__utf8"), snap);
+    vm->utf8_owner = o;
+    vm->utf8_ptr = RSTRING_PTR(snap);
+    vm->utf8_len = n;
+    vm->utf8_valid = re_utf8_valid((const unsigned char *)vm->utf8_ptr, (size_t)n);
+    return vm->utf8_valid;
+}
+
 mrb_bool re_valid_utf8(mrb_value str)
 {
     const OnigUChar *p = (const OnigUChar *)RSTRING_PTR(str);
@@ -49,7 +83,8 @@ mrb_bool re_valid_utf8(mrb_value str)
 regex_t *re_for_subject(mrb_state *mrb, mrb_value re, mrb_value snap)
 {
     re_t *r = re_get(mrb, re);
-    if (r->bin_failed || re_valid_utf8(snap))
+    /* Strict UTF-8 (remembered per subject) is UTF-8 for Oniguruma too: only the rest is scanned again. */
+    if (r->bin_failed || subject_utf8(mrb, r->vm, snap) || re_valid_utf8(snap))
         return r->utf8;
     if (!r->bin) {
         mrb_value src = re_source(mrb, re);
@@ -108,12 +143,22 @@ static mrb_value search_text(mrb_state *mrb, mrb_value snap)
     return text;
 }
 
-static void raise_search_error(mrb_state *mrb, mrb_value re, int code)
+/* RegexpError for a PCRE2 (pcre != 0) or Oniguruma error code of a search. */
+static void raise_search_error(mrb_state *mrb, mrb_value re, int code, int pcre)
 {
     char desc[512], msg[700];
     mrb_value src = re_source(mrb, re);
     re_describe(RSTRING_PTR(src), (size_t)RSTRING_LEN(src), re_get(mrb, re)->options, desc, sizeof desc);
-    if (code == ONIGERR_RETRY_LIMIT_IN_MATCH_OVER || code == ONIGERR_RETRY_LIMIT_IN_SEARCH_OVER ||
+    if (pcre) {
+        if (code == PCRE2_ERROR_MATCHLIMIT || code == PCRE2_ERROR_DEPTHLIMIT || code == PCRE2_ERROR_HEAPLIMIT ||
+            code == PCRE2_ERROR_JIT_STACKLIMIT) {
+            snprintf(msg, sizeof msg, "match limit exceeded: %s", desc);
+        } else {
+            PCRE2_UCHAR text[120];
+            pcre2_get_error_message(code, text, sizeof text);
+            snprintf(msg, sizeof msg, "%s: %s", (const char *)text, desc);
+        }
+    } else if (code == ONIGERR_RETRY_LIMIT_IN_MATCH_OVER || code == ONIGERR_RETRY_LIMIT_IN_SEARCH_OVER ||
         code == ONIGERR_MATCH_STACK_LIMIT_OVER) {
         snprintf(msg, sizeof msg, "match limit exceeded: %s", desc);
     } else {
@@ -122,6 +167,28 @@ static void raise_search_error(mrb_state *mrb, mrb_value re, int code)
         snprintf(msg, sizeof msg, "%s: %s", (const char *)text, desc);
     }
     mrb_raise(mrb, mrb_class_get(mrb, "RegexpError"), msg);
+}
+
+/* The first character head at or after byte at of a valid UTF-8 subject. */
+static size_t char_head(const char *s, size_t len, size_t at)
+{
+    while (at < len && ((unsigned char)s[at] & 0xC0) == 0x80)
+        at++;
+    return at;
+}
+
+/* run() on PCRE2: snap is known to be strictly valid UTF-8. */
+static mrb_value run_pcre(mrb_state *mrb, mrb_value re, re_t *r, mrb_value snap, mrb_int start, int anchored)
+{
+    mrb_value md = md_alloc(mrb, re, r->utf8, snap);
+    const char *s = RSTRING_PTR(snap);
+    size_t len = (size_t)RSTRING_LEN(snap);
+    int rc = re_pcre_match(r->vm, r->pcre, s, len, char_head(s, len, (size_t)start), anchored, md_get(mrb, md)->region);
+    if (rc == 1)
+        return md;
+    if (rc < 0)
+        raise_search_error(mrb, re, rc, 1);
+    return mrb_nil_value();
 }
 
 /*
@@ -134,6 +201,9 @@ static mrb_value run(mrb_state *mrb, mrb_value re, regex_t *reg, mrb_value snap,
     mrb_int len = RSTRING_LEN(snap);
     if (start < 0 || start > len)
         return mrb_nil_value();
+    re_t *rt = re_get(mrb, re);
+    if (rt->pcre && reg == rt->utf8 && how != BACKWARD && subject_utf8(mrb, rt->vm, snap))
+        return run_pcre(mrb, re, rt, snap, start, how == ANCHORED);
     /* The MatchData owns the region from here on, so a raise leaks nothing. */
     mrb_value md = md_alloc(mrb, re, reg, snap);
     OnigRegion *region = md_get(mrb, md)->region;
@@ -160,8 +230,32 @@ static mrb_value run(mrb_state *mrb, mrb_value re, regex_t *reg, mrb_value snap,
         return md;
     if (r == ONIG_MISMATCH)
         return mrb_nil_value();
-    raise_search_error(mrb, re, r);
+    raise_search_error(mrb, re, r, 0);
     return mrb_nil_value();
+}
+
+/*
+ * Regexp#match? and friends: does re match str from start (negative counts
+ * from the end)? On PCRE2 this allocates nothing once str's UTF-8 check is
+ * remembered: no snapshot (no Ruby code runs during the search, so str
+ * cannot change), no MatchData, the VM's match data reused.
+ */
+mrb_bool re_match_p(mrb_state *mrb, mrb_value re, mrb_value str, mrb_int start)
+{
+    mrb_int len = RSTRING_LEN(str);
+    if (start < 0)
+        start += len;
+    if (start < 0 || start > len)
+        return FALSE;
+    re_t *r = re_get(mrb, re);
+    if (r->pcre && subject_utf8(mrb, r->vm, str)) {
+        const char *s = RSTRING_PTR(str);
+        int rc = re_pcre_match(r->vm, r->pcre, s, (size_t)len, char_head(s, (size_t)len, (size_t)start), 0, NULL);
+        if (rc < 0)
+            raise_search_error(mrb, re, rc, 1);
+        return rc == 1;
+    }
+    return !mrb_nil_p(re_search_str(mrb, re, str, start, FALSE));
 }
 
 mrb_value re_search(mrb_state *mrb, mrb_value re, regex_t *reg, mrb_value snap, mrb_int start, mrb_bool backward)

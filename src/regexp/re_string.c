@@ -354,10 +354,9 @@ static mrb_value string_start_with(mrb_state *mrb, mrb_value self)
         if (re_is_regexp(argv[i])) {
             mrb_value snap = re_snapshot(mrb, self);
             mrb_value md = re_match_here(mrb, argv[i], re_for_subject(mrb, argv[i], snap), snap, 0);
-            if (!mrb_nil_p(md)) {
-                re_set_last_match(mrb, md);
+            re_set_last_match(mrb, md); /* nil on a failed attempt, as CRuby */
+            if (!mrb_nil_p(md))
                 return mrb_true_value();
-            }
         } else if (mrb_test(call_orig(mrb, self, "start_with?", 1, &argv[i], mrb_nil_value()))) {
             return mrb_true_value();
         }

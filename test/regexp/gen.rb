@@ -19,6 +19,8 @@ end
 prog = File.read(File.join(__dir__, "harness.rb"))
 cases.each do |c|
   code = side == "cruby" && !c[:cruby].empty? ? c[:cruby] : c[:code]
-  prog << "puts '=== #{c[:name]}'\nbegin\n#{code.join}rescue Exception => e\n  puts \"EXC \#{e.class}: \#{e.message}\"\nend\n"
+  # Each case in a block of its own: mruby compiles a block separately, so
+  # a long corpus never exceeds its 16-bit jump offsets in one body.
+  prog << "puts '=== #{c[:name]}'\nproc do\nbegin\n#{code.join}rescue Exception => e\n  puts \"EXC \#{e.class}: \#{e.message}\"\nend\nend.call\n"
 end
 File.write(out, prog)

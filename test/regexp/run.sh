@@ -4,14 +4,14 @@
 # One line per case: "PASS: name" or "FAIL: name: why".
 # Environment: SAN=1 builds with -fsanitize=address,undefined (also when BUILD
 # names the asan tree, as `make asan-test` does); CC; BUILD (output under $BUILD/regexp).
-# checks: 630  (the least number of PASS/FAIL lines; test/run.sh enforces it; the suite checks its exact count at the end)
+# checks: 1135  (the least number of PASS/FAIL lines; test/run.sh enforces it; the suite checks its exact count at the end)
 set -u
 cd "$(dirname "$0")/../.." || exit 1
 here=test/regexp
 
 # Debian packages this suite needs (CI starts from a clean machine).
 missing=""
-for pkg in build-essential libmruby-dev libonig-dev ruby; do
+for pkg in build-essential libmruby-dev libonig-dev libpcre2-dev ruby; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "ok installed" || missing="$missing $pkg"
 done
 if [ -n "$missing" ]; then
@@ -50,7 +50,7 @@ relay() {
 clean_stderr() { ! grep -qE 'ERROR: (Address|Leak)Sanitizer|runtime error:|SUMMARY: UndefinedBehaviorSanitizer|Segmentation|Aborted' "$1"; }
 
 runner=$out/runner
-if ! ${CC:-cc} $flags -o "$runner" -Isrc $here/runner.c src/regexp/*.c -lmruby -lonig -lm -lpthread; then
+if ! ${CC:-cc} $flags -o "$runner" -Isrc $here/runner.c src/regexp/*.c -lmruby -lonig -lpcre2-8 -lm -lpthread; then
     fail "regexp build" "compiler failed"
     exit 1
 fi
@@ -76,6 +76,17 @@ else fail "corpus runner" "exit $rc: $(head -c 2000 "$out/stderr.txt" | tr '\n' 
 ruby $here/compare.rb "$out/expected.txt" "$out/actual.txt" "" "$cases" >"$out/compare.txt" 2>&1 ||
     grep -q '^FAIL: ' "$out/compare.txt" || fail "compare" "$(head -c 500 "$out/compare.txt")"
 relay "$out/compare.txt"
+
+# 1a. The same corpus with every pattern forced onto Oniguruma (the test
+# mode of src/regexp/re_pcre.c): step 1 ran each pattern PCRE2 can express
+# on PCRE2, so every case has now run on both engines.
+PMILTER_REGEXP_ENGINE=oniguruma timeout 300 "$runner" "$out/mruby.rb" >"$out/actual-onig.txt" 2>"$out/stderr-onig.txt"
+rc=$?
+if [ $rc -eq 0 ] && [ ! -s "$out/stderr-onig.txt" ]; then pass "corpus runner on Oniguruma only: exit 0, empty stderr"
+else fail "corpus runner on Oniguruma only" "exit $rc: $(head -c 2000 "$out/stderr-onig.txt" | tr '\n' ' ')"; fi
+ruby $here/compare.rb "$out/expected.txt" "$out/actual-onig.txt" "oniguruma: " "$cases" >"$out/compare-onig.txt" 2>&1 ||
+    grep -q '^FAIL: ' "$out/compare-onig.txt" || fail "compare on Oniguruma" "$(head -c 500 "$out/compare-onig.txt")"
+relay "$out/compare-onig.txt"
 
 # 1b. The same corpus inside a running pmilter: the generated script is the
 # eom handler, one message played by pmilter-client runs it, and the
@@ -110,21 +121,51 @@ fi
 
 # 2. Cases with a documented expectation and no CRuby counterpart: each
 # check() prints a line; the file must also exit 0 with a clean stderr.
+# Each file runs on both engines (the limits too); engines.rb and alloc.rb
+# only in the default mode (they check PCRE2's engine choice and hot path).
 own_checks=0
-for f in $here/own/*.rb; do
-    [ "$(basename "$f")" = threads.rb ] && continue
-    n=$(grep -c '^check(' "$f")
-    own_checks=$((own_checks + n))
-    args=()
-    [ "$(basename "$f")" = memory.rb ] && args=(--charge-limit 2000000)
-    timeout 120 "$runner" "${args[@]}" "$f" >"$out/own.out" 2>"$out/own.stderr"
-    rc=$?
-    relay "$out/own.out"
-    got=$(grep -cE '^(PASS|FAIL): ' "$out/own.out")
-    if [ $rc -ne 0 ] || [ "$got" -ne "$n" ] || ! clean_stderr "$out/own.stderr"; then
-        fail "$(basename "$f")" "exit $rc, $got of $n checks reported: $(head -c 1000 "$out/own.stderr" | tr '\n' ' ')"
-    fi
+for engine in default oniguruma; do
+    for f in $here/own/*.rb; do
+        [ "$(basename "$f")" = threads.rb ] && continue
+        case $engine:$(basename "$f") in oniguruma:engines.rb | oniguruma:alloc.rb) continue ;; esac
+        n=$(grep -c '^check(' "$f")
+        own_checks=$((own_checks + n))
+        args=()
+        [ "$(basename "$f")" = memory.rb ] && args=(--charge-limit 2000000)
+        label=""
+        [ $engine = oniguruma ] && label="oniguruma: "
+        PMILTER_REGEXP_ENGINE=$engine timeout 120 "$runner" "${args[@]}" "$f" 2>"$out/own.stderr" |
+            sed "s/^\(PASS\|FAIL\): /\1: $label/" >"$out/own.out"
+        rc=${PIPESTATUS[0]}
+        relay "$out/own.out"
+        got=$(grep -cE '^(PASS|FAIL): ' "$out/own.out")
+        if [ $rc -ne 0 ] || [ "$got" -ne "$n" ] || ! clean_stderr "$out/own.stderr"; then
+            fail "$label$(basename "$f")" "exit $rc, $got of $n checks reported: $(head -c 1000 "$out/own.stderr" | tr '\n' ' ')"
+        fi
+    done
 done
+
+# 2b. Fuzz the Ruby->PCRE2 translation: random patterns (fuzz.rb, seed
+# FUZZ_SEED, FUZZ_COUNT of them), each run by CRuby and by the runner; a
+# pattern on PCRE2 must give CRuby's answers (fuzz_judge.rb), one line.
+fz=$out/fuzz
+rm -rf "$fz" && mkdir -p "$fz"
+if ruby $here/fuzz.rb "${FUZZ_SEED:-1}" "${FUZZ_COUNT:-300}" "$fz" 2>"$fz/gen.stderr"; then
+    for f in "$fz"/fuzz*.rb; do
+        b=${f%.rb}
+        ruby $here/gen.rb cruby "$b.cruby" "$f" && ruby $here/gen.rb mruby "$b.mruby" "$f"
+        ruby "$b.cruby" >"$b.expected" 2>/dev/null
+        timeout 120 "$runner" "$b.mruby" >"$b.actual" 2>>"$fz/stderr"
+        ruby $here/compare.rb "$b.expected" "$b.actual" "" "$(grep -c '^#= ' "$f")" >"$b.compare"
+    done
+    timeout 60 "$runner" "$fz/engines.rb" >"$fz/engines.txt" 2>>"$fz/stderr"
+    ruby $here/fuzz_judge.rb "fuzz seed ${FUZZ_SEED:-1}" "$fz/engines.txt" "$fz"/fuzz*.compare >"$fz/judge.txt"
+    relay "$fz/judge.txt"
+    [ -s "$fz/judge.txt" ] || fail "fuzz judge" "no verdict"
+    clean_stderr "$fz/stderr" || fail "fuzz runner" "$(head -c 500 "$fz/stderr" | tr '\n' ' ')"
+else
+    fail "fuzz generator" "$(head -c 500 "$fz/gen.stderr" | tr '\n' ' ')"
+fi
 
 # 3. Load-time check of literals (pm_regexp_check_irep) names file and line.
 got=$("$runner" --check $here/check/bad_literal.rb)
@@ -145,10 +186,11 @@ got=$("$runner" --check $here/check/good.rb)
 got=$(timeout 120 "$runner" --threads 4 $here/own/threads.rb 2>&1)
 [ "$got" = "0 of 4 threads failed" ] && pass "4 threads, one VM each" || fail "4 threads, one VM each" "$got"
 
-# What this suite declares it runs: 2 x corpus (runner, pmilter) + the
-# own/ checks + 9 fixed lines (build, CRuby, runner, pmilter x2,
-# check_irep x3, threads); an own/ file adds a line only when it fails.
-want=$((2 * cases + own_checks + 9))
+# What this suite declares it runs: 3 x corpus (runner on both engines,
+# pmilter) + the own/ checks (on both engines) + 11 fixed lines (build,
+# CRuby, runner x2, pmilter x2, check_irep x3, threads, fuzz); an own/ file
+# adds a line only when it fails.
+want=$((3 * cases + own_checks + 11))
 if [ $reported -lt $want ]; then
     fail "regexp suite ran every check" "$reported reported, $want declared (corpus $cases cases, own $own_checks)"
 fi
