@@ -11,6 +11,8 @@
  * them before every handler run (pm_regexp_reset_last_match).
  * DIAGNOSTICS: IndexError for a bad group index or name.
  */
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -346,26 +348,58 @@ static mrb_bool gv_set_p(mrb_state *mrb, const char *name, mrb_sym *sym)
     return *sym && !mrb_nil_p(mrb_gv_get(mrb, *sym));
 }
 
+static const char *const reset_names[] = {"$~", "$&", "$`", "$'", "$+", "$1", "$2", "$3", "$4",
+                                          "$5", "$6", "$7", "$8", "$9", "__re_text", RE_DIRTY};
+#define N_RESET (sizeof reset_names / sizeof reset_names[0])
+/* Their symbols, interned by every VM at the same point of its set-up
+ * (pm_mrb_matchdata_init), hence the same in every VM: looking them up by
+ * name before each run cost two symbol-table searches, 16% of a bench
+ * message's instructions (callgrind). A VM where they differ turns this off. */
+static pthread_mutex_t reset_lock = PTHREAD_MUTEX_INITIALIZER;
+static mrb_sym reset_syms[N_RESET];
+static atomic_int reset_syms_state; /* 0 not yet known, 1 valid for every VM, 2 off */
+
+static void intern_reset_names(mrb_state *mrb)
+{
+    mrb_sym syms[N_RESET];
+    for (size_t i = 0; i < N_RESET; i++)
+        syms[i] = mrb_intern_static(mrb, reset_names[i], strlen(reset_names[i]));
+    pthread_mutex_lock(&reset_lock);
+    if (atomic_load(&reset_syms_state) == 0) {
+        memcpy(reset_syms, syms, sizeof syms);
+        atomic_store(&reset_syms_state, 1);
+    } else if (memcmp(reset_syms, syms, sizeof syms) != 0)
+        atomic_store(&reset_syms_state, 2);
+    pthread_mutex_unlock(&reset_lock);
+}
+
 /*
- * Runs before every handler, so the common case is two lookups: $1..$9, $&,
+ * Runs before every handler, so the common case is two reads: $1..$9, $&,
  * $`, $' and $+ cannot be assigned in Ruby, only re_set_last_match sets them
  * (and marks the VM dirty); $~ can be assigned, so it is checked itself.
  * Only globals that exist are set: nothing is interned or allocated.
  */
 void pm_regexp_reset_last_match(mrb_state *mrb)
 {
-    static const char *const names[] = {"$~", "$&", "$`", "$'", "$+", "$1", "$2", "$3", "$4",
-                                        "$5", "$6", "$7", "$8", "$9", "__re_text", RE_DIRTY};
     mrb_sym sym;
+    if (atomic_load_explicit(&reset_syms_state, memory_order_acquire) == 1) {
+        if (mrb_nil_p(mrb_gv_get(mrb, reset_syms[N_RESET - 1])) && mrb_nil_p(mrb_gv_get(mrb, reset_syms[0])))
+            return;
+        for (size_t i = 0; i < N_RESET; i++)
+            if (!mrb_nil_p(mrb_gv_get(mrb, reset_syms[i])))
+                mrb_gv_set(mrb, reset_syms[i], mrb_nil_value());
+        return;
+    }
     if (!gv_set_p(mrb, RE_DIRTY, &sym) && !gv_set_p(mrb, "$~", &sym))
         return;
-    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
-        if (gv_set_p(mrb, names[i], &sym))
+    for (size_t i = 0; i < N_RESET; i++)
+        if (gv_set_p(mrb, reset_names[i], &sym))
             mrb_gv_set(mrb, sym, mrb_nil_value());
 }
 
 void pm_mrb_matchdata_init(mrb_state *mrb)
 {
+    intern_reset_names(mrb);
     struct RClass *c = mrb_define_class(mrb, "MatchData", mrb->object_class);
     MRB_SET_INSTANCE_TT(c, MRB_TT_DATA);
     mrb_undef_class_method(mrb, c, "new");
