@@ -176,6 +176,9 @@ void pm_session_end_message(pm_session_t *s)
     s->mime = pm_mime_free(s->mime);
     s->spf = pm_spf_result_free(s->spf);
     s->spf_helo = pm_spf_result_free(s->spf_helo);
+    free(s->dkim_sigs);
+    s->dkim_sigs = NULL;
+    s->n_dkim_sigs = s->dkim_verified = 0;
     if (s->kept_bytes > 0) { /* most messages keep nothing: no write to the counter every worker shares */
         size_t was = atomic_fetch_sub(&input_bytes, s->kept_bytes);
         assert(was >= s->kept_bytes); /* the process-wide count covers every session's share */

@@ -65,6 +65,8 @@ typedef struct pm_session {
     struct timespec message_start; /* CLOCK_MONOTONIC at MAIL FROM; 0 outside a message (metrics) */
     struct pm_mime *mime; /* Session#mime's parse (src/mime), made on first use at eom; NULL before */
     struct pm_spf_result *spf, *spf_helo; /* Session#spf, #spf_helo (src/auth), made on first use; NULL before */
+    struct pm_dkim_sig *dkim_sigs; /* the message's DKIM verification (src/auth), made once at eom by the first */
+    int n_dkim_sigs, dkim_verified; /* of Session#dkim, #dmarc, #authentication_results to ask */
 } pm_session_t;
 
 /* A reply text a handler asked for (set_reply), applied with a reject or tempfail verdict. */

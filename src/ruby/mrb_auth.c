@@ -104,22 +104,28 @@ static pm_dkim_body_t body_of(const pm_session_t *s)
                             s->body.truncated || s->header_limit != NULL};
 }
 
-/* Verifies the message's signatures; *sigs malloc'ed (caller frees). */
+/* The message's signatures, verified once per message (Session#dkim, #dmarc
+ * and #authentication_results all read them); owned by the session. */
 static int verify(mrb_state *mrb, pm_call_t *call, pm_dkim_sig_t **sigs)
 {
     pm_session_t *s = call->session;
-    pm_dkim_header_t *h = headers_of(s);
-    pm_dkim_body_t body = body_of(s);
-    char err[256];
-    struct timespec t0, t1;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
-    int n = pm_dkim_verify(h, s->n_headers, &body, deadline_ms(call), sigs, err, sizeof err);
-    clock_gettime(CLOCK_MONOTONIC, &t1);
-    s->dns_ms += (t1.tv_sec - t0.tv_sec) * 1e3 + (t1.tv_nsec - t0.tv_nsec) / 1e6;
-    free(h);
-    if (n < 0)
-        mrb_raisef(mrb, E_RUNTIME_ERROR, "Pmilter::Session#dkim: %s", err);
-    return n;
+    if (!s->dkim_verified) {
+        pm_dkim_header_t *h = headers_of(s);
+        pm_dkim_body_t body = body_of(s);
+        char err[256];
+        struct timespec t0, t1;
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        int n = pm_dkim_verify(h, s->n_headers, &body, deadline_ms(call), &s->dkim_sigs, err, sizeof err);
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        s->dns_ms += (t1.tv_sec - t0.tv_sec) * 1e3 + (t1.tv_nsec - t0.tv_nsec) / 1e6;
+        free(h);
+        if (n < 0)
+            mrb_raisef(mrb, E_RUNTIME_ERROR, "Pmilter::Session#dkim: %s", err);
+        s->n_dkim_sigs = n;
+        s->dkim_verified = 1;
+    }
+    *sigs = s->dkim_sigs;
+    return s->n_dkim_sigs;
 }
 
 static void iv(mrb_state *mrb, mrb_value obj, const char *name, mrb_value v)
@@ -170,7 +176,6 @@ static mrb_value session_dkim(mrb_state *mrb, mrb_value self)
     mrb_value list = mrb_ary_new_capa(mrb, n);
     for (int i = 0; i < n; i++)
         mrb_ary_push(mrb, list, signature_object(mrb, &sigs[i]));
-    free(sigs);
     return list;
 }
 
@@ -324,7 +329,6 @@ static mrb_value session_dmarc(mrb_state *mrb, mrb_value self)
     int n = verify(mrb, call, &sigs);
     pm_dmarc_result_t r;
     evaluate_dmarc(mrb, self, call, sigs, n, spf_result, spf_domain, &r);
-    free(sigs);
     return dmarc_object(mrb, &r);
 }
 
@@ -423,7 +427,6 @@ static mrb_value session_authentication_results(mrb_state *mrb, mrb_value self)
         if (dm.from_domain[0])
             ar_prop(&b, "header.from", dm.from_domain);
     }
-    free(sigs);
     mrb_value v = mrb_str_new(mrb, b.data, (mrb_int)b.len);
     pm_buf_reset(&b);
     return v;

@@ -4,7 +4,7 @@
 # independent tools: messages signed by dkimpy and opendkim-testmsg are
 # verified by pmilter; messages pmilter signs are verified by dkimpy; the
 # DMARC matrix follows RFC 7489; python3-authres parses the A-R header.
-# checks: 62  (the least number of PASS/FAIL lines; test/run.sh enforces it)
+# checks: 65  (the least number of PASS/FAIL lines; test/run.sh enforces it)
 cd "$(dirname "$0")/../.." || exit 1
 . test/lib.sh
 . test/auth/lib.sh
@@ -141,6 +141,22 @@ ms=$((($(date +%s%N) - t0) / 1000000))
 sees "auth: dkim: a key lookup that times out is temperror" "dkim timeout.example rsa temperror rsa-sha256 nil false (key DNS query failed)"
 if [ "$ms" -lt 4500 ]; then pass "auth: dkim: the timeout is bounded by [dns] timeout_ms ($ms ms)"; else fail "auth: dkim: the timeout is bounded" "$ms ms"; fi
 stop_site verify
+
+# s.dkim, s.dmarc and s.authentication_results in one eom verify the message once:
+# with a key lookup that never answers, three verifications would wait 3 x 1.5 s.
+new_site once 'handler_timeout = 8'
+printf '[dns]\nresolver = ["%s"]\ntimeout_ms = 1500\n' "$FWD" >>"$CONF"
+handler eom '
+s = Pmilter::Session.new
+puts "once #{s.dkim.map(&:result).join(",")} #{s.dmarc.result} #{s.authentication_results("mx.test").include?("dkim=temperror")}"'
+start_pmilter "$CONF" || { fail "auth: pmilter starts (once)" "$(tail -3 "$PM_ERR")"; suite_exit; }
+t0=$(date +%s%N)
+play "$T/py-slow.eml"
+ms=$((($(date +%s%N) - t0) / 1000000))
+sees "auth: dkim, dmarc and A-R of one message agree" "once temperror fail true"
+if [ "$ms" -lt 3000 ]; then pass "auth: one verification per message for s.dkim, s.dmarc and s.authentication_results ($ms ms)"
+else fail "auth: one verification per message for s.dkim, s.dmarc and s.authentication_results" "$ms ms: verified more than once"; fi
+stop_site once
 
 ######## DKIM signing: pmilter signs, dkimpy verifies with the zone's keys
 new_site sign

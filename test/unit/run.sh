@@ -7,7 +7,12 @@ rc=0
 for src in test/unit/test_*.c; do
     bin=$BUILD/unit/$(basename "$src" .c)
     if [ ! -x "$bin" ]; then echo "FAIL: $(basename "$src" .c): not built ($bin)"; rc=1; continue; fi
-    (cd test/unit && "$OLDPWD/$bin") || rc=1
+    case $bin in
+    # libopendkim's own Ed25519 key leak, suppressed as in test/auth (lsan.supp says why)
+    */test_auth) (cd test/unit && LSAN_OPTIONS=suppressions=$OLDPWD/test/auth/lsan.supp${LSAN_OPTIONS:+:$LSAN_OPTIONS} \
+                      ASAN_OPTIONS=fast_unwind_on_malloc=0${ASAN_OPTIONS:+:$ASAN_OPTIONS} "$OLDPWD/$bin") || rc=1 ;;
+    *) (cd test/unit && "$OLDPWD/$bin") || rc=1 ;;
+    esac
 done
 test/unit/harness.sh || rc=1
 exit $rc
