@@ -91,6 +91,8 @@ for s in $suites; do
         echo "FAIL: suite $s exited $rc"; f=1
     fi
     want=$(declared_checks "test/$s/run.sh")
+    floor_var=CHECKS_$s # a caller that leaves files out on purpose (make tsan-test) sets the suite's floor
+    if [ -n "${!floor_var:-}" ]; then want=${!floor_var}; echo "suite $s: floor $want from $floor_var"; fi
     if [ -z "$want" ]; then
         echo "FAIL: suite $s: test/$s/run.sh declares no '# checks: N' line"; f=$((f + 1))
     elif [ "$ran" -lt "$want" ]; then
