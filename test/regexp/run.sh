@@ -4,7 +4,7 @@
 # One line per case: "PASS: name" or "FAIL: name: why".
 # Environment: SAN=1 builds with -fsanitize=address,undefined (also when BUILD
 # names the asan tree, as `make asan-test` does); CC; BUILD (output under $BUILD/regexp).
-# checks: 1135  (the least number of PASS/FAIL lines; test/run.sh enforces it; the suite checks its exact count at the end)
+# checks: 1153  (the least number of PASS/FAIL lines; test/run.sh enforces it; the suite checks its exact count at the end)
 set -u
 cd "$(dirname "$0")/../.." || exit 1
 here=test/regexp
@@ -50,7 +50,7 @@ relay() {
 clean_stderr() { ! grep -qE 'ERROR: (Address|Leak)Sanitizer|runtime error:|SUMMARY: UndefinedBehaviorSanitizer|Segmentation|Aborted' "$1"; }
 
 runner=$out/runner
-if ! ${CC:-cc} $flags -o "$runner" -Isrc $here/runner.c src/regexp/*.c -lmruby -lonig -lpcre2-8 -lm -lpthread; then
+if ! ${CC:-cc} $flags -o "$runner" -Isrc $here/runner.c src/regexp/*.c -lmruby -lonig -lpcre2-8 -lhs -lstdc++ -lm -lpthread; then
     fail "regexp build" "compiler failed"
     exit 1
 fi
