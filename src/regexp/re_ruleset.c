@@ -269,11 +269,63 @@ static mrb_value rs_fallback_names(mrb_state *mrb, mrb_value self)
     return out;
 }
 
+/*
+ * The cache key of a rule hash: each name (with its class) and each rule's
+ * options and source, with their lengths; nil when an entry is not a rule
+ * (initialize then raises the error).
+ */
+static mrb_value cache_key(mrb_state *mrb, mrb_value hash)
+{
+    mrb_value keys = mrb_hash_keys(mrb, hash), key = mrb_str_new_capa(mrb, 64);
+    for (mrb_int i = 0; i < RARRAY_LEN(keys); i++) {
+        mrb_value k = RARRAY_PTR(keys)[i], v = mrb_hash_get(mrb, hash, k);
+        if (!(mrb_string_p(k) || mrb_symbol_p(k)) || !re_is_regexp(v) || !DATA_PTR(v))
+            return mrb_nil_value();
+        mrb_value name = mrb_symbol_p(k) ? mrb_sym_str(mrb, mrb_symbol(k)) : k, src = re_source(mrb, v);
+        mrb_int head[3] = {mrb_symbol_p(k) ? -RSTRING_LEN(name) - 1 : RSTRING_LEN(name), RSTRING_LEN(src), re_get(mrb, v)->options};
+        mrb_str_cat(mrb, key, (const char *)head, sizeof head);
+        mrb_str_cat_str(mrb, key, name);
+        mrb_str_cat_str(mrb, key, src);
+    }
+    return key;
+}
+
+/* Sets kept per VM, so that a handler file's RULES = Pmilter::RuleSet.new(...), run by every callback, compiles once. */
+#define RS_CACHE_MAX 64
+
+/*
+ * RuleSet.new(hash): the set this VM already built from the same names and
+ * patterns (a set never changes, so it can be shared), else a new one.
+ */
+static mrb_value rs_new(mrb_state *mrb, mrb_value klass)
+{
+    mrb_value hash;
+    mrb_get_args(mrb, "H", &hash);
+    mrb_value key = cache_key(mrb, hash);
+    if (mrb_nil_p(key))
+        return mrb_obj_new(mrb, mrb_class_ptr(klass), 1, &hash);
+    mrb_sym cache_sym = mrb_intern_lit(mrb, "__cache");
+    mrb_value cache = mrb_iv_get(mrb, klass, cache_sym);
+    if (!mrb_hash_p(cache)) {
+        cache = mrb_hash_new(mrb);
+        mrb_iv_set(mrb, klass, cache_sym, cache);
+    }
+    mrb_value set = mrb_hash_get(mrb, cache, key);
+    if (!mrb_nil_p(set))
+        return set;
+    set = mrb_obj_new(mrb, mrb_class_ptr(klass), 1, &hash);
+    if (mrb_hash_size(mrb, cache) >= RS_CACHE_MAX)
+        mrb_hash_clear(mrb, cache);
+    mrb_hash_set(mrb, cache, key, set);
+    return set;
+}
+
 void pm_mrb_ruleset_init(mrb_state *mrb)
 {
     struct RClass *pm = mrb_define_module(mrb, "Pmilter");
     struct RClass *c = mrb_define_class_under(mrb, pm, "RuleSet", mrb->object_class);
     MRB_SET_INSTANCE_TT(c, MRB_TT_DATA);
+    mrb_define_class_method(mrb, c, "new", rs_new, MRB_ARGS_REQ(1));
     mrb_define_method(mrb, c, "initialize", rs_initialize, MRB_ARGS_REQ(1));
     mrb_define_method(mrb, c, "match", rs_match, MRB_ARGS_REQ(1));
     mrb_define_method(mrb, c, "size", rs_size, MRB_ARGS_NONE());

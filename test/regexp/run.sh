@@ -4,7 +4,7 @@
 # One line per case: "PASS: name" or "FAIL: name: why".
 # Environment: SAN=1 builds with -fsanitize=address,undefined (also when BUILD
 # names the asan tree, as `make asan-test` does); CC; BUILD (output under $BUILD/regexp).
-# checks: 1153  (the least number of PASS/FAIL lines; test/run.sh enforces it; the suite checks its exact count at the end)
+# checks: 1157  (the least number of PASS/FAIL lines; test/run.sh enforces it; the suite checks its exact count at the end)
 set -u
 cd "$(dirname "$0")/../.." || exit 1
 here=test/regexp

@@ -116,3 +116,20 @@ check("the set keeps working after GC; rules held by the set only") do
   GC.start
   [set.match("Qzz") == ["zz", "q"], set.match("Qzz").inspect]
 end
+check("RuleSet.new with the same names and patterns returns this VM's set (compiled once), else a new one") do
+  a = Pmilter::RuleSet.new({a: /a/, "b" => /b/i})
+  same = Pmilter::RuleSet.new({a: /a/, "b" => Regexp.new("b", "i")})
+  others = [{"a" => /a/, "b" => /b/i}, {a: /a/, "b" => /b/}, {"b" => /b/i, a: /a/}, {a: /a/, "b" => /b/i, c: /c/}, {a: /a/}]
+  fresh = others.map { |h| Pmilter::RuleSet.new(h) }
+  [a.equal?(same) && fresh.none? { |s| s.equal?(a) } && fresh[2].names == ["b", :a] && fresh[0].match("a") == ["a"],
+   fresh.map(&:names).inspect]
+end
+check("a handler-style loop of RuleSet.new (200 rules) costs the first compile only") do
+  t = Time.now
+  s1 = Pmilter::RuleSet.new(BIG)
+  first = Time.now - t
+  t = Time.now
+  50.times { Pmilter::RuleSet.new(BIG) }
+  again = (Time.now - t) / 50
+  [Pmilter::RuleSet.new(BIG).equal?(s1) && again < first, "first #{first}s, again #{again}s"]
+end
