@@ -70,7 +70,7 @@ static rs_t *rs_get(mrb_state *mrb, mrb_value self)
 
 static int hs_platform_ok(void)
 {
-    static int ok = -1; /* benign race: every thread computes the same answer */
+    static _Atomic int ok = -1; /* every thread computes the same answer */
     if (ok < 0)
         ok = hs_valid_platform() == HS_SUCCESS;
     return ok;
