@@ -10,7 +10,7 @@ CXXFLAGS += -std=c++17 -Isrc $(OPT) -g -Wall -Wextra $(SAN)
 # libmilter statically, so that --wrap can reach into it: sigwait (prompt shutdown, src/core/signals.c)
 # mi_rd_cmd (input repair, src/milter/milter_input.c), accept (no spin on EMFILE,
 # src/milter/milter_accept.c) and poll (the listener's heartbeat for the systemd watchdog, same file).
-LDLIBS   += -l:libmilter.a -lmruby -lonig -lpcre2-8 -lunbound -lhiredis -lmicrohttpd -lsystemd -lopendkim -lopendmarc -lcrypto $(shell pkg-config --libs gmime-3.0 2>/dev/null) -lzip -lm -lpthread -lstdc++
+LDLIBS   += -l:libmilter.a -lmruby -lonig -lpcre2-8 -lhs -lunbound -lhiredis -lmicrohttpd -lsystemd -lopendkim -lopendmarc -lcrypto $(shell pkg-config --libs gmime-3.0 2>/dev/null) -lzip -lm -lpthread -lstdc++
 WRAP_FLAGS := -Wl,--wrap=sigwait -Wl,--wrap=mi_rd_cmd -Wl,--wrap=accept -Wl,--wrap=poll
 LDFLAGS  += $(WRAP_FLAGS) $(SAN)
 

@@ -30,42 +30,7 @@ cc -std=c11 -D_GNU_SOURCE -O2 -Wall -Wextra -o "$BASELINE" "$ROOT/bench/rules_ba
 
 # The corpus: 12 messages, 4 of them spam, bodies of 8 KiB of plain English text.
 mkdir -p "$T/corpus"
-python3 - "$T/corpus" <<'PY'
-import random, sys
-rnd = random.Random(18)
-words = ("the report meeting project schedule budget please review attached update team customer order invoice "
-         "delivery weekly quarter numbers results draft agenda office tomorrow morning thanks regards question "
-         "about with from this that will have been would could should their there where when which").split()
-def para(n):
-    return " ".join(rnd.choice(words) for _ in range(n)).capitalize() + ".\n"
-def body(spam):
-    text = ""
-    while len(text) < 8192:
-        text += para(rnd.randint(8, 20))
-        if rnd.random() < 0.1:
-            text += "See https://intranet.example.com/docs/%d for details.\n" % rnd.randint(1, 999)
-        if spam and rnd.random() < 0.08:
-            text += rnd.choice(["Buy VIAGRA and cialis with no prescription!\n", "CLICK HERE NOW to claim $1,000,000.00\n",
-                                "Dear friend, a wire transfer of millions of dollars awaits you.\n",
-                                "Verify your account at http://203.0.113.7/login now.\n",
-                                "Limited time offer, 100% guaranteed, act now!\n"])
-    return text[:8192]
-for i in range(12):
-    spam = i % 3 == 2
-    hdr = [
-        "Received: from mx%d.example.net (mx%d.example.net [%s]) by mail.example.com" % (i, i, "192.168.1.%d" % i if spam else "198.51.100.%d" % i),
-        "Received: from client.example.net by mx.example.net with ESMTP",
-        "From: %s" % ('"Winner 2024" <promo@deals.top>' if spam else '"Alice Example" <alice@example.com>'),
-        "To: bob@example.com",
-        "Subject: %s" % ("You are a WINNER of the lottery prize" if spam else "Weekly project update %d" % i),
-        "Date: Mon, 30 Nov 2026 10:%02d:00 +0000" % i,
-        "Message-ID: <%d.%s@%s>" % (i, "abc", "localhost" if spam else "mail.example.com"),
-        "MIME-Version: 1.0",
-        'Content-Type: text/plain; charset="utf-8"',
-        "X-Mailer: %s" % ("Bulk Mailer 3.0" if spam else "Thunderbird 115"),
-    ]
-    open("%s/m%02d.eml" % (sys.argv[1], i), "w").write("\n".join(hdr) + "\n\n" + body(spam))
-PY
+python3 "$ROOT/bench/rules/corpus.py" "$T/corpus"
 
 # pmilter's handler, generated from the rules: one Regexp literal per rule.
 mkdir -p "$T/handler"
@@ -146,3 +111,6 @@ END {
     printf "  C milter on PCRE2-JIT %d us/msg, pmilter (Regexp loop) %d us/msg: ratio %.2f (target >= 0.80)\n", b, p, (p > 0 ? b / p : 0)
     printf "  the rule loop alone (median wall us/msg as each server timed it): C %d, pmilter %d: ratio %.2f\n", lb, lp, (lp > 0 ? lb / lp : 0)
 }' "$T/raw"
+
+# The same content filter as one Pmilter::RuleSet, 20 and 200 rules (bench/ruleset.sh).
+BUILD=$BUILD PMILTER=$PMILTER "$ROOT/bench/ruleset.sh"

@@ -38,6 +38,8 @@ void pm_mrb_regexp_init(mrb_state *mrb)
     mrb_gc_arena_restore(mrb, ai);
     pm_mrb_regexp_string_init(mrb);
     mrb_gc_arena_restore(mrb, ai);
+    pm_mrb_ruleset_init(mrb);
+    mrb_gc_arena_restore(mrb, ai);
     mrb_load_string(mrb, prelude);
     mrb_gc_arena_restore(mrb, ai);
 }

@@ -51,6 +51,7 @@ typedef struct {
     const char *utf8_ptr;
     mrb_int utf8_len;
     mrb_bool utf8_valid;
+    void *hs_scratch; /* Hyperscan scratch of the VM's RuleSets (re_ruleset.c), grown by each new set */
 } re_vm_t;
 
 /* The C side of a Regexp object. */
@@ -87,6 +88,7 @@ void re_pcre_vm_init(re_vm_t *vm);
 void re_pcre_vm_free(re_vm_t *vm);
 int re_pcre_match(re_vm_t *vm, pcre2_code *code, const char *s, size_t len, size_t start, int anchored, OnigRegion *region);
 int re_utf8_valid(const unsigned char *p, size_t n);
+char *re_pcre_translate(const char *src, size_t len, int options, const char **why);
 
 /* re_memory.c: Oniguruma's memory charged to the VM (pm_regexp_set_charge). */
 size_t re_program_cost(const char *src, size_t len, int options);
@@ -105,6 +107,7 @@ void pm_mrb_regexp_class_init(mrb_state *mrb);
 mrb_value re_snapshot(mrb_state *mrb, mrb_value str);
 mrb_bool re_is_regexp(mrb_value v);
 mrb_bool re_valid_utf8(mrb_value str);
+mrb_bool re_subject_utf8(mrb_state *mrb, mrb_value str);
 regex_t *re_for_subject(mrb_state *mrb, mrb_value re, mrb_value snap);
 mrb_value re_search(mrb_state *mrb, mrb_value re, regex_t *reg, mrb_value snap, mrb_int start, mrb_bool backward);
 mrb_value re_match_here(mrb_state *mrb, mrb_value re, regex_t *reg, mrb_value snap, mrb_int at);
@@ -124,6 +127,10 @@ int md_name_to_group(mrb_state *mrb, mrb_value md, const char *name, size_t len,
 void re_set_last_match(mrb_state *mrb, mrb_value md);
 void re_mark_dirty(mrb_state *mrb);
 void pm_mrb_matchdata_init(mrb_state *mrb);
+
+/* re_ruleset.c: Pmilter::RuleSet on Hyperscan. */
+void pm_mrb_ruleset_init(mrb_state *mrb);
+void re_ruleset_vm_free(re_vm_t *vm);
 
 /* re_string.c */
 void pm_mrb_regexp_string_init(mrb_state *mrb);

@@ -656,6 +656,12 @@ static char *translate(const char *src, size_t len, int options, const char **wh
     return t.out.p;
 }
 
+/* The PCRE2 syntax of a Ruby pattern (for Hyperscan, re_ruleset.c), or NULL with *why set. Caller frees. */
+char *re_pcre_translate(const char *src, size_t len, int options, const char **why)
+{
+    return translate(src, len, options, why);
+}
+
 /* Does the PCRE2 program number its groups and names as Oniguruma does? */
 static const char *same_groups(pcre2_code *code, regex_t *onig)
 {

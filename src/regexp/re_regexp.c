@@ -48,6 +48,7 @@ static void vm_state_free(mrb_state *mrb, void *p)
     if (!p)
         return;
     re_pcre_vm_free(p);
+    re_ruleset_vm_free(p);
     mrb_free(mrb, p);
 }
 

@@ -68,6 +68,12 @@ static mrb_bool subject_utf8(mrb_state *mrb, re_vm_t *vm, mrb_value str)
     return vm->utf8_valid;
 }
 
+/* Is str strictly valid UTF-8 (remembered as for PCRE2 searches)? */
+mrb_bool re_subject_utf8(mrb_state *mrb, mrb_value str)
+{
+    return subject_utf8(mrb, re_vm(mrb), str);
+}
+
 mrb_bool re_valid_utf8(mrb_value str)
 {
     const OnigUChar *p = (const OnigUChar *)RSTRING_PTR(str);

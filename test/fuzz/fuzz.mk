@@ -29,7 +29,7 @@ $(FUZZ_DIR)/config_fuzz.o: test/fuzz/config_fuzz.c src/core/config.h
 
 # Linked by clang++ so that UBSan's C++ runtime (vptr checks in toml++) comes along.
 $(FUZZ_DIR)/config_fuzz: $(FUZZ_DIR)/config_fuzz.o $(FUZZ_OBJS)
-	clang++ -fsanitize=fuzzer $(FUZZ_SAN) $(WRAP_FLAGS) -o $@ $^ -l:libmilter.a -lmruby -lonig -lpcre2-8 -lunbound -lhiredis -lmicrohttpd -lsystemd -lopendkim -lopendmarc -lcrypto $(shell pkg-config --libs gmime-3.0 2>/dev/null) -lzip -lm -lpthread
+	clang++ -fsanitize=fuzzer $(FUZZ_SAN) $(WRAP_FLAGS) -o $@ $^ -l:libmilter.a -lmruby -lonig -lpcre2-8 -lhs -lunbound -lhiredis -lmicrohttpd -lsystemd -lopendkim -lopendmarc -lcrypto $(shell pkg-config --libs gmime-3.0 2>/dev/null) -lzip -lm -lpthread
 
 MIME_FUZZ_OBJS := $(FUZZ_DIR)/mime/mime.o $(FUZZ_DIR)/mime/mime_edit.o $(FUZZ_DIR)/mime/mime_urls.o
 $(FUZZ_DIR)/mime_fuzz.o: test/fuzz/mime_fuzz.c src/mime/mime.h

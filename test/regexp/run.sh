@@ -4,7 +4,7 @@
 # One line per case: "PASS: name" or "FAIL: name: why".
 # Environment: SAN=1 builds with -fsanitize=address,undefined (also when BUILD
 # names the asan tree, as `make asan-test` does); CC; BUILD (output under $BUILD/regexp).
-# checks: 1135  (the least number of PASS/FAIL lines; test/run.sh enforces it; the suite checks its exact count at the end)
+# checks: 1161  (the least number of PASS/FAIL lines; test/run.sh enforces it; the suite checks its exact count at the end)
 set -u
 cd "$(dirname "$0")/../.." || exit 1
 here=test/regexp
@@ -50,7 +50,7 @@ relay() {
 clean_stderr() { ! grep -qE 'ERROR: (Address|Leak)Sanitizer|runtime error:|SUMMARY: UndefinedBehaviorSanitizer|Segmentation|Aborted' "$1"; }
 
 runner=$out/runner
-if ! ${CC:-cc} $flags -o "$runner" -Isrc $here/runner.c src/regexp/*.c -lmruby -lonig -lpcre2-8 -lm -lpthread; then
+if ! ${CC:-cc} $flags -o "$runner" -Isrc $here/runner.c src/regexp/*.c -lmruby -lonig -lpcre2-8 -lhs -lstdc++ -lm -lpthread; then
     fail "regexp build" "compiler failed"
     exit 1
 fi
@@ -117,6 +117,35 @@ if [ -x "$pm" ] && [ -x "$client" ]; then
     rm -rf "$site"
 else
     fail "corpus in pmilter" "$pm or $client not built (make test-build)"
+fi
+
+# 1c. Pmilter::RuleSet inside a running pmilter: a handler file that builds
+# its set at the top (run at every callback; the VM's set is reused) and
+# prints what the set matched, for two messages.
+if [ -x "$pm" ] && [ -x "$client" ]; then
+    site=$(mktemp -d /tmp/pmilter-ruleset.XXXXXX)
+    cat >"$site/eom.rb" <<'RB'
+RULES = Pmilter::RuleSet.new({spam: /viagra/i, ip_url: %r{http://\d+\.\d+\.\d+\.\d+/}, "win" => /\bwin\b/, latin: /caf./})
+puts "ruleset: #{RULES.match(Pmilter::Session.new.body.to_s).inspect} #{RULES.fallback_names.inspect} #{RULES.object_id}"
+RB
+    printf '[server]\nlisten = "%s/pm.sock"\nmin_worker = 1\nmax_worker = 1\n[handler.session]\nmruby_eom_handler = "eom.rb"\n' "$site" >"$site/pmilter.conf"
+    printf 'From: <a@example.com>\nTo: <b@example.com>\nSubject: s\n\nBuy VIAGRA at http://192.0.2.1/ and win\n' >"$site/m1.eml"
+    printf 'From: <a@example.com>\nTo: <b@example.com>\nSubject: s\n\nnothing but caf\xe9 here\n' >"$site/m2.eml"
+    "$pm" -c "$site/pmilter.conf" >"$site/stdout" 2>"$site/stderr" &
+    pm_pid=$!
+    for _ in $(seq 200); do [ -S "$site/pm.sock" ] && break; sleep 0.05; done
+    for m in m1 m1 m2; do "$client" -s "unix:$site/pm.sock" "$site/$m.eml" --timeout 60 >>"$site/client.out" 2>&1; done
+    kill -TERM $pm_pid
+    wait $pm_pid
+    prc=$?
+    got=$(grep '^ruleset: ' "$site/stdout" | sed 's/ [0-9]*$//' | tr '\n' '|')
+    ids=$(grep '^ruleset: ' "$site/stdout" | awk '{print $NF}' | sort -u | wc -l)
+    want='ruleset: [:spam, :ip_url, "win"] ["win"]|ruleset: [:spam, :ip_url, "win"] ["win"]|ruleset: [:latin] ["win"]|'
+    [ "$got" = "$want" ] && [ "$ids" = 1 ] && pass "RuleSet in pmilter: matches for two messages, one set per VM across callbacks" ||
+        fail "RuleSet in pmilter" "got '$got' ($ids set ids), want '$want': $(head -c 500 "$site/stderr" "$site/client.out" | tr '\n' ' ')"
+    if [ $prc -eq 0 ] && clean_stderr "$site/stderr"; then pass "pmilter with a RuleSet handler: exit 0 on SIGTERM, no sanitizer report"
+    else fail "pmilter with a RuleSet handler" "exit $prc: $(grep -m3 -E 'ERROR|runtime error|SUMMARY' "$site/stderr" | tr '\n' ' ')"; fi
+    rm -rf "$site"
 fi
 
 # 2. Cases with a documented expectation and no CRuby counterpart: each
@@ -187,10 +216,10 @@ got=$(timeout 120 "$runner" --threads 4 $here/own/threads.rb 2>&1)
 [ "$got" = "0 of 4 threads failed" ] && pass "4 threads, one VM each" || fail "4 threads, one VM each" "$got"
 
 # What this suite declares it runs: 3 x corpus (runner on both engines,
-# pmilter) + the own/ checks (on both engines) + 11 fixed lines (build,
-# CRuby, runner x2, pmilter x2, check_irep x3, threads, fuzz); an own/ file
+# pmilter) + the own/ checks (on both engines) + 13 fixed lines (build,
+# CRuby, runner x2, pmilter x2, RuleSet in pmilter x2, check_irep x3, threads, fuzz); an own/ file
 # adds a line only when it fails.
-want=$((3 * cases + own_checks + 11))
+want=$((3 * cases + own_checks + 13))
 if [ $reported -lt $want ]; then
     fail "regexp suite ran every check" "$reported reported, $want declared (corpus $cases cases, own $own_checks)"
 fi
