@@ -428,26 +428,29 @@ static void emit(pm_log_level_t level, const char *msg, const pm_log_field_t *fi
     }
 }
 
+static void vlog(pm_log_level_t level, const pm_log_field_t *fields, size_t n_fields, const char *fmt, va_list ap)
+{
+    char msg[MSG_MAX_BYTES];
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    emit(level, msg, fields, n_fields);
+}
+
 void pm_log_fields(pm_log_level_t level, const pm_log_field_t *fields, size_t n_fields, const char *fmt, ...)
 {
     if (!pm_log_enabled(level))
         return;
-    char msg[MSG_MAX_BYTES];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
+    vlog(level, fields, n_fields, fmt, ap);
     va_end(ap);
-    emit(level, msg, fields, n_fields);
 }
 
 void pm_log(pm_log_level_t level, const char *fmt, ...)
 {
     if (!pm_log_enabled(level))
         return;
-    char msg[MSG_MAX_BYTES];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
+    vlog(level, NULL, 0, fmt, ap);
     va_end(ap);
-    emit(level, msg, NULL, 0);
 }
