@@ -25,7 +25,6 @@
 #include "milter/actions.h"
 #include "ruby/mrb_init.h"
 
-#define MARGIN_MS 100 /* left to the handler after its DNS wait */
 
 static struct RClass *auth_class(mrb_state *mrb, const char *name)
 {
@@ -35,16 +34,8 @@ static struct RClass *auth_class(mrb_state *mrb, const char *name)
 /* DNS deadline: [dns] timeout_ms, cut to what handler_timeout leaves. */
 static int deadline_ms(pm_call_t *call)
 {
-    double ms = call->cfg->dns_timeout_ms;
-    if (call->started.tv_sec || call->started.tv_nsec) {
-        struct timespec now;
-        clock_gettime(CLOCK_MONOTONIC, &now);
-        double used = (now.tv_sec - call->started.tv_sec) * 1e3 + (now.tv_nsec - call->started.tv_nsec) / 1e6;
-        double left = call->cfg->handler_timeout * 1000.0 - used - MARGIN_MS;
-        if (left < ms)
-            ms = left > 0 ? left : 0;
-    }
-    return (int)ms;
+    double ms = call->cfg->dns_timeout_ms, left = pm_mrb_wait_left_ms(call);
+    return (int)(left < ms ? left : ms);
 }
 
 /* The received headers as dkim.c takes them; caller frees the array only. */
@@ -113,11 +104,10 @@ static int verify(mrb_state *mrb, pm_call_t *call, pm_dkim_sig_t **sigs)
         pm_dkim_header_t *h = headers_of(s);
         pm_dkim_body_t body = body_of(s);
         char err[256];
-        struct timespec t0, t1;
+        struct timespec t0;
         clock_gettime(CLOCK_MONOTONIC, &t0);
         int n = pm_dkim_verify(h, s->n_headers, &body, deadline_ms(call), &s->dkim_sigs, err, sizeof err);
-        clock_gettime(CLOCK_MONOTONIC, &t1);
-        s->dns_ms += (t1.tv_sec - t0.tv_sec) * 1e3 + (t1.tv_nsec - t0.tv_nsec) / 1e6;
+        s->dns_ms += pm_mrb_ms_since(&t0);
         free(h);
         if (n < 0)
             mrb_raisef(mrb, E_RUNTIME_ERROR, "Pmilter::Session#dkim: %s", err);
@@ -295,11 +285,10 @@ static void evaluate_dmarc(mrb_state *mrb, mrb_value self, pm_call_t *call, cons
     int froms = 0;
     for (size_t i = 0; i < s->n_headers; i++)
         froms += strcasecmp(s->headers[i].name, "From") == 0;
-    struct timespec t0, t1;
+    struct timespec t0;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     pm_dmarc_evaluate(&in, out);
-    clock_gettime(CLOCK_MONOTONIC, &t1);
-    s->dns_ms += (t1.tv_sec - t0.tv_sec) * 1e3 + (t1.tv_nsec - t0.tv_nsec) / 1e6;
+    s->dns_ms += pm_mrb_ms_since(&t0);
     if (froms > 1) {
         out->result = "permerror";
         snprintf(out->reason, sizeof out->reason, "%d From headers", froms);

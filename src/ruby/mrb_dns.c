@@ -25,7 +25,6 @@
 #define NAME_MAX_LEN 256   /* a DNS name is at most 253 characters as text */
 #define MAX_QUESTIONS 256  /* per call: zones of a dnsbl, questions of an all */
 #define MAX_PTR_NAMES 10   /* PTR names fcrdns checks */
-#define MARGIN_MS 100      /* left to the handler after its last DNS wait */
 
 enum { T_A = 1, T_PTR = 12, T_MX = 15, T_TXT = 16, T_AAAA = 28 };
 
@@ -81,13 +80,6 @@ static void ask_reverse(mrb_state *mrb, questions_t *qs, size_t i, const char *i
     qs->q[i].rrtype = zone ? T_A : T_PTR;
 }
 
-static double ms_since(const struct timespec *t0)
-{
-    struct timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    return (now.tv_sec - t0->tv_sec) * 1e3 + (now.tv_nsec - t0->tv_nsec) / 1e6;
-}
-
 /* The deadline of this call in ms: timeout: (seconds) or [dns] timeout_ms,
  * cut to what handler_timeout leaves the running callback. */
 static int deadline_ms(mrb_state *mrb, mrb_value timeout)
@@ -101,11 +93,9 @@ static int deadline_ms(mrb_state *mrb, mrb_value timeout)
         if (!(ms > 0))
             mrb_raise(mrb, E_ARGUMENT_ERROR, "Pmilter::DNS: timeout: must be positive");
     }
-    if (call->started.tv_sec || call->started.tv_nsec) {
-        double left = call->cfg->handler_timeout * 1000.0 - ms_since(&call->started) - MARGIN_MS;
-        if (left < ms)
-            ms = left > 0 ? left : 0;
-    }
+    double left = pm_mrb_wait_left_ms(call);
+    if (left < ms)
+        ms = left;
     return ms > 600000 ? 600000 : (int)ms;
 }
 
@@ -127,7 +117,7 @@ static void resolve(mrb_state *mrb, questions_t *qs, int ms)
     clock_gettime(CLOCK_MONOTONIC, &t0);
     pm_dns_resolve(qs->q, qs->n, ms);
     if (call->session)
-        call->session->dns_ms += ms_since(&t0);
+        call->session->dns_ms += pm_mrb_ms_since(&t0);
     for (size_t i = 0; i < qs->n; i++) {
         const pm_dns_query_t *q = &qs->q[i];
         char tb[16];
@@ -370,7 +360,7 @@ static mrb_value dns_fcrdns(mrb_state *mrb, mrb_value self)
         mrb_value name = mrb_ary_ref(mrb, names, (mrb_int)i);
         ask(mrb, fwd, i, mrb_string_value_cstr(mrb, &name), strchr(ip, ':') ? T_AAAA : T_A);
     }
-    double left = ms - ms_since(&t0);
+    double left = ms - pm_mrb_ms_since(&t0);
     resolve(mrb, fwd, left > 0 ? (int)left : 0);
     const pm_dns_query_t *failure = NULL;
     for (size_t i = 0; i < n; i++) {

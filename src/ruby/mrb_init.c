@@ -9,6 +9,7 @@
 #include <mruby/string.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <time.h>
 
 #include "milter/actions.h"
 #include "regexp/mrb_regexp.h"
@@ -98,6 +99,21 @@ void pm_mrb_init(mrb_state *mrb)
     pm_mrb_spf_init(mrb);
     pm_mrb_auth_init(mrb);
     mrb_gc_arena_restore(mrb, ai);
+}
+
+double pm_mrb_ms_since(const struct timespec *t0)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (now.tv_sec - t0->tv_sec) * 1e3 + (now.tv_nsec - t0->tv_nsec) / 1e6;
+}
+
+double pm_mrb_wait_left_ms(const pm_call_t *call)
+{
+    if (!call->started.tv_sec && !call->started.tv_nsec)
+        return 600000;
+    double left = call->cfg->handler_timeout * 1000.0 - pm_mrb_ms_since(&call->started) - 100;
+    return left > 0 ? left : 0;
 }
 
 pm_call_t *pm_mrb_call(mrb_state *mrb)

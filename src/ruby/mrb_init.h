@@ -29,6 +29,13 @@ void pm_mrb_check_reply_matches(mrb_state *mrb, const pm_call_t *call, int statu
 
 /* The call a binding runs in; raises if none (a method called at load time). */
 pm_call_t *pm_mrb_call(mrb_state *mrb);
+
+/* Milliseconds since t0 (CLOCK_MONOTONIC). */
+double pm_mrb_ms_since(const struct timespec *t0);
+/* What handler_timeout leaves the running callback for a network wait, less
+ * 100 ms for the handler to act on the answer; never below 0. 600000 (the
+ * longest [dns]/[kv] timeout) when the call has no start time (not in a phase). */
+double pm_mrb_wait_left_ms(const pm_call_t *call);
 /* Raises Pmilter::PhaseError unless the current phase is `phase`. */
 void pm_mrb_require_phase(mrb_state *mrb, pm_phase_t phase, const char *method);
 /* After an actions.c call: raises ArgumentError for bad input (PM_ACTION_INVALID),

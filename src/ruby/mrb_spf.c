@@ -20,23 +20,11 @@
 #include "core/log.h"
 #include "ruby/mrb_init.h"
 
-#define MARGIN_MS 100 /* left to the handler after the check's last DNS wait */
-
-static double ms_since(const struct timespec *t0)
-{
-    struct timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    return (now.tv_sec - t0->tv_sec) * 1e3 + (now.tv_nsec - t0->tv_nsec) / 1e6;
-}
 
 /* The check's deadline: what handler_timeout leaves the running callback. */
 static void set_deadline(const pm_call_t *call, pm_spf_dns_t *dns)
 {
-    double left = 600000; /* no callback start known (not in a milter phase): 10 min at most */
-    if (call->started.tv_sec || call->started.tv_nsec)
-        left = call->cfg->handler_timeout * 1000.0 - ms_since(&call->started) - MARGIN_MS;
-    if (left < 0)
-        left = 0;
+    double left = pm_mrb_wait_left_ms(call);
     clock_gettime(CLOCK_MONOTONIC, &dns->deadline);
     long ms = (long)left;
     dns->deadline.tv_sec += ms / 1000;
@@ -76,7 +64,7 @@ static pm_spf_result_t *run_check(pm_call_t *call, const char *sender)
     struct timespec t0;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     pm_spf_check(&req, res);
-    double ms = ms_since(&t0);
+    double ms = pm_mrb_ms_since(&t0);
     s->dns_ms += ms;
     pm_info("session %lu: spf: %s for %s from %s (%s%s%s) in %.0f ms, %d queries", s->id, pm_spf_code_name(res->code),
             res->domain, s->client_addr ? s->client_addr : "a unix socket", res->mechanism ? res->mechanism : "no mechanism matched",
