@@ -20,14 +20,10 @@ redis-server --port 0 --unixsocket "$BENCH_TMP/redis.sock" --save '' --appendonl
 REDIS_PID=$!
 for i in $(seq 1 100); do [ -S "$BENCH_TMP/redis.sock" ] && break; sleep 0.05; done
 
-{ echo 'Pmilter::KV.incr("rate:#{Pmilter::Session.new.client_ipaddr}", ttl: 60)'
-  cat "$ROOT/bench/handler/envfrom.rb"; } >"$BENCH_TMP/envfrom-kv.rb"
 # start_kv SPEC BACKEND: the seed config with the KV handler and a [kv] table.
 start_kv() {
     local conf=$BENCH_TMP/pmilter-$2.conf
-    bench_conf "$1" "$conf"
-    sed -i "s#\"[^\"]*handler/envfrom.rb\"#\"$BENCH_TMP/envfrom-kv.rb\"#" "$conf"
-    printf '\n[kv]\nbackend = "%s"\nurl = "unix:%s"\n' "$2" "$BENCH_TMP/redis.sock" >>"$conf"
+    bench_kv_conf "$1" "$2" "$BENCH_TMP/redis.sock" "$conf"
     "$PMILTER" -c "$conf" >>"$BENCH_TMP/pmilter.log" 2>&1 &
     STARTED_PID=$!
     BENCH_PIDS="$BENCH_PIDS $STARTED_PID"

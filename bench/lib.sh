@@ -48,6 +48,16 @@ bench_conf() {
         -e "s#\"handler/#\"$ROOT/bench/handler/#" "$ROOT/bench/pmilter-bench.conf" >"$2"
 }
 
+# bench_kv_conf SPEC BACKEND REDIS_SOCKET OUT: the seed config plus the rate limit of
+# bench/kv.sh (one Pmilter::KV.incr with a TTL per message at MAIL FROM) on BACKEND.
+bench_kv_conf() {
+    { echo 'Pmilter::KV.incr("rate:#{Pmilter::Session.new.client_ipaddr}", ttl: 60)'
+      cat "$ROOT/bench/handler/envfrom.rb"; } >"$BENCH_TMP/envfrom-kv.rb"
+    bench_conf "$1" "$4"
+    sed -i "s#\"[^\"]*handler/envfrom.rb\"#\"$BENCH_TMP/envfrom-kv.rb\"#" "$4"
+    printf '\n[kv]\nbackend = "%s"\nurl = "unix:%s"\n' "$2" "$3" >>"$4"
+}
+
 # bench_wait_ready SPEC PID: until one message goes through (or the server died).
 bench_wait_ready() {
     local i

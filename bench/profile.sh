@@ -8,11 +8,13 @@
 # The profile stays in $PROFILE_OUT (default /tmp/pmilter-profile.<who>.<cell>) for
 # callgrind_annotate (--inclusive=yes, --tree=caller). Needs valgrind (a dev tool, not a
 # project dependency: apt-get install valgrind).
-# Environment: BUILD, PMILTER (as bench/run.sh), TOP (default 25).
+# Environment: BUILD, PMILTER (as bench/run.sh), TOP (default 25), KV=memory|redis: pmilter
+# with bench/kv.sh's rate limit on that backend (redis: a private redis-server on a unix socket).
 set -eu
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 . "$ROOT/bench/lib.sh"
-trap bench_cleanup EXIT
+REDIS_PID=""
+trap 'bench_cleanup; [ -z "$REDIS_PID" ] || kill "$REDIS_PID" 2>/dev/null || true' EXIT
 who=${1:?usage: bench/profile.sh pmilter|baseline CELL [SECS]} cell=${2:?CELL, e.g. 8x10} secs=${3:-4}
 command -v valgrind >/dev/null || bench_die "valgrind missing (apt-get install valgrind)"
 out=${PROFILE_OUT:-/tmp/pmilter-profile.$who.$cell}
@@ -22,6 +24,11 @@ vg=(valgrind --tool=callgrind --callgrind-out-file="$out" --dump-instr=no)
 case $who in
 pmilter)
     bench_conf "$spec" "$BENCH_TMP/profile.conf"
+    if [ -n "${KV:-}" ]; then
+        redis-server --port 0 --unixsocket "$BENCH_TMP/redis.sock" --save '' --appendonly no >"$BENCH_TMP/redis.log" 2>&1 &
+        REDIS_PID=$!
+        bench_kv_conf "$spec" "$KV" "$BENCH_TMP/redis.sock" "$BENCH_TMP/profile.conf"
+    fi
     "${vg[@]}" "$PMILTER" -c "$BENCH_TMP/profile.conf" >"$BENCH_TMP/profile.log" 2>&1 &
     ;;
 baseline) "${vg[@]}" "$BASELINE" "$spec" >"$BENCH_TMP/profile.log" 2>&1 & ;;

@@ -7,7 +7,6 @@
  * TTLs run on CLOCK_MONOTONIC milliseconds.
  * Threads: any thread; every operation locks one shard.
  * Diagnostics: evictions are logged at notice, at most once a second. */
-#include <errno.h>
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -30,8 +29,8 @@ typedef struct entry {
     struct entry *older, *newer; /* shard's LRU list */
     uint64_t hash;
     long long expires; /* monotonic ms; 0: never */
-    char *val;         /* owned, NUL-terminated */
-    size_t vlen, klen;
+    char *val;         /* owned, NUL-terminated, vcap bytes allocated */
+    size_t vlen, vcap, klen;
     char key[]; /* klen bytes */
 } entry_t;
 
@@ -196,11 +195,15 @@ static entry_t *store(shard_t *s, uint64_t h, const char *key, size_t klen, cons
         lru_push_newest(s, e);
     } else {
         s->bytes -= entry_bytes(e);
-        free(e->val);
         lru_unlink(s, e);
         lru_push_newest(s, e);
     }
-    e->val = pm_malloc(vlen + 1);
+    if (e->val == NULL || e->vcap < vlen + 1 || e->vcap > 2 * (vlen + 1) + 32) {
+        /* a counter's next value fits where the last one was: no malloc per incr */
+        free(e->val);
+        e->vcap = vlen + 1 < 24 ? 24 : vlen + 1;
+        e->val = pm_malloc(e->vcap);
+    }
     memcpy(e->val, val, vlen);
     e->val[vlen] = '\0';
     e->vlen = vlen;
@@ -249,18 +252,41 @@ static int mem_set(void *b, const char *key, size_t klen, const char *val, size_
     return stored;
 }
 
-/* A whole decimal integer in 64 bits, as Redis's INCRBY accepts it. */
+/* A whole decimal integer in 64 bits, as Redis's INCRBY accepts it: "0",
+ * or an optional '-' and 1 to 19 digits not starting with 0; nothing else. */
 static int parse_integer(const char *s, size_t len, long long *out)
 {
-    if (len == 0 || len > 20)
+    size_t i = len > 0 && s[0] == '-';
+    if (len == i || len - i > 19 || (s[i] == '0' && len != 1))
         return -1;
-    char *end;
-    errno = 0;
-    long long v = strtoll(s, &end, 10);
-    if (errno || end != s + len || s[0] == ' ' || s[0] == '+')
-        return -1;
-    *out = v;
+    unsigned long long v = 0, limit = i ? (unsigned long long)INT64_MAX + 1 : INT64_MAX;
+    for (; i < len; i++) {
+        if (s[i] < '0' || s[i] > '9')
+            return -1;
+        unsigned d = (unsigned)(s[i] - '0');
+        if (v > (limit - d) / 10)
+            return -1;
+        v = v * 10 + d;
+    }
+    *out = s[0] == '-' ? (long long)(0 - v) : (long long)v;
     return 0;
+}
+
+/* v in decimal into buf (at least 21 bytes, not NUL-terminated); its length.
+ * snprintf cost a third of an incr. */
+static size_t format_integer(char *buf, long long v)
+{
+    char tmp[20];
+    unsigned long long u = v < 0 ? 0 - (unsigned long long)v : (unsigned long long)v;
+    size_t n = 0, len = 0;
+    do
+        tmp[n++] = (char)('0' + u % 10);
+    while ((u /= 10) != 0);
+    if (v < 0)
+        buf[len++] = '-';
+    while (n > 0)
+        buf[len++] = tmp[--n];
+    return len;
 }
 
 static int mem_incr(void *b, const char *key, size_t klen, long long by, long long ttl_ms, long long *out, char *err,
@@ -282,9 +308,9 @@ static int mem_incr(void *b, const char *key, size_t klen, long long by, long lo
         rc = -1;
     } else {
         char num[24];
-        int n = snprintf(num, sizeof num, "%lld", v + by);
+        size_t n = format_integer(num, v + by);
         long long expires = e ? e->expires : ttl_ms > 0 ? now + ttl_ms : 0;
-        evicted = evict(s, store(s, h, key, klen, num, (size_t)n, expires));
+        evicted = evict(s, store(s, h, key, klen, num, n, expires));
         *out = v + by;
     }
     pthread_mutex_unlock(&s->lock);

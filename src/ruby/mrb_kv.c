@@ -11,9 +11,11 @@
 #include <mruby/class.h>
 #include <mruby/data.h>
 #include <mruby/error.h>
+#include <mruby/hash.h>
 #include <mruby/string.h>
 #include <mruby/variable.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include "kv/kv.h"
@@ -71,13 +73,24 @@ static backend_t backend(mrb_state *mrb, mrb_value self)
     return (backend_t){&pm_kv_mem_ops, m, cfg->kv_prefix};
 }
 
-/* The stored key: prefix + key, as a Ruby String (the GC frees it). */
+/* The stored key: prefix + key, as one new Ruby String (the GC frees it). */
 static mrb_value full_key(mrb_state *mrb, const backend_t *be, mrb_value key)
 {
-    if (!mrb_string_p(key) && !mrb_symbol_p(key))
+    const char *p;
+    mrb_int len;
+    if (mrb_string_p(key)) {
+        p = RSTRING_PTR(key);
+        len = RSTRING_LEN(key);
+    } else if (mrb_symbol_p(key)) {
+        p = mrb_sym_name_len(mrb, mrb_symbol(key), &len);
+    } else {
         mrb_raisef(mrb, E_TYPE_ERROR, "Pmilter::KV key must be a String, got %s", mrb_obj_classname(mrb, key));
-    mrb_value k = mrb_str_new_cstr(mrb, be->prefix ? be->prefix : "");
-    return mrb_str_cat_str(mrb, k, mrb_obj_as_string(mrb, key));
+    }
+    size_t plen = be->prefix ? strlen(be->prefix) : 0;
+    mrb_value k = mrb_str_new(mrb, NULL, (mrb_int)plen + len); /* allocating moves no other String */
+    memcpy(RSTRING_PTR(k), be->prefix, plen);
+    memcpy(RSTRING_PTR(k) + plen, p, (size_t)len);
+    return k;
 }
 
 static mrb_value value_text(mrb_state *mrb, mrb_value v)
@@ -104,8 +117,61 @@ static long long ttl_ms_of(mrb_state *mrb, mrb_value ttl, int required)
     return ms > 0 ? ms : 1;
 }
 
+typedef struct {
+    const char *name;
+    size_t len;
+    mrb_value value;
+    int other; /* a keyword besides name */
+} kw_one_t;
+
+static int kw_one_visit(mrb_state *mrb, mrb_value key, mrb_value val, void *data)
+{
+    kw_one_t *kw = data;
+    mrb_int len = 0;
+    const char *name = mrb_symbol_p(key) ? mrb_sym_name_len(mrb, mrb_symbol(key), &len) : NULL;
+    if (name && (size_t)len == kw->len && memcmp(name, kw->name, kw->len) == 0)
+        kw->value = val;
+    else
+        kw->other = 1;
+    return 0;
+}
+
+/* The call's positional arguments (at least min, at most max) and its one
+ * keyword `name` (undef if not given), read straight from the call: a C
+ * method always gets its keywords as one Hash (nk 15) after them. FALSE for
+ * anything else (another keyword, a wrong count), which the caller hands to
+ * mrb_get_args for the error it raises. mrb_get_args itself copies the
+ * keyword Hash and interns the name on every call: two thirds of an incr. */
+static mrb_bool args_and_keyword(mrb_state *mrb, mrb_int min, mrb_int max, const char *name, mrb_value *argv,
+                                 mrb_value *value)
+{
+    const mrb_callinfo *ci = mrb->c->ci;
+    mrb_int argc = mrb_get_argc(mrb);
+    if (argc < min || argc > max || (ci->nk != 0 && ci->nk != 15))
+        return FALSE;
+    const mrb_value *args = mrb_get_argv(mrb);
+    for (mrb_int i = 0; i < argc; i++)
+        argv[i] = args[i];
+    kw_one_t kw = {name, strlen(name), mrb_undef_value(), 0};
+    if (ci->nk == 15) {
+        mrb_value h = ci->stack[1 + (ci->n == 15 ? 1 : ci->n)];
+        if (!mrb_hash_p(h))
+            return FALSE;
+        mrb_hash_foreach(mrb, mrb_hash_ptr(h), kw_one_visit, &kw);
+    }
+    *value = kw.value;
+    return !kw.other;
+}
+
 static mrb_value ttl_kwarg(mrb_state *mrb, const char *fmt, mrb_value *a, mrb_value *b)
 {
+    mrb_value argv[2] = {mrb_undef_value(), mrb_undef_value()}, ttl;
+    mrb_int min = fmt[1] == '|' ? 1 : 2;
+    if (args_and_keyword(mrb, min, 2, "ttl", argv, &ttl)) {
+        *a = argv[0];
+        *b = argv[1];
+        return ttl;
+    }
     mrb_sym names[] = {mrb_intern_lit(mrb, "ttl")};
     mrb_value values[1];
     mrb_kwargs kw = {1, 0, names, values, NULL};
@@ -298,13 +364,17 @@ static mrb_value kv_expire(mrb_state *mrb, mrb_value self)
  * this hit is within the limit of that window. */
 static mrb_value kv_rate_limit(mrb_state *mrb, mrb_value self)
 {
-    mrb_value key;
+    mrb_value argv[2], per, key;
     mrb_int limit;
-    mrb_sym names[] = {mrb_intern_lit(mrb, "per")};
-    mrb_value values[1];
-    mrb_kwargs kw = {1, 1, names, values, NULL};
-    mrb_get_args(mrb, "oi:", &key, &limit, &kw);
-    long long n = incr_by(mrb, self, key, 1, ttl_ms_of(mrb, values[0], 1));
+    if (args_and_keyword(mrb, 2, 2, "per", argv, &per) && mrb_integer_p(argv[1]) && !mrb_undef_p(per)) {
+        key = argv[0];
+        limit = mrb_integer(argv[1]);
+    } else {
+        mrb_sym names[] = {mrb_intern_lit(mrb, "per")};
+        mrb_kwargs kw = {1, 1, names, &per, NULL};
+        mrb_get_args(mrb, "oi:", &key, &limit, &kw);
+    }
+    long long n = incr_by(mrb, self, key, 1, ttl_ms_of(mrb, per, 1));
     return mrb_bool_value(n <= limit);
 }
 

@@ -20,6 +20,28 @@ when "calls"
   rescue Pmilter::KV::Error
     puts "incr-text=Pmilter::KV::Error"
   end
+  errs = [-> { kv.incr("e", foo: 1) }, -> { kv.incr("e", ttl: 5, foo: 1) }, -> { kv.incr("e", 1, 2) },
+          -> { kv.incr }, -> { kv.rate_limit("e", 5) }, -> { kv.rate_limit("e", 5, per: 60, x: 1) },
+          -> { kv.set("e", "v", tll: 5) }].map do |f|
+    begin
+      f.call
+      "none"
+    rescue ArgumentError
+      "ArgumentError"
+    end
+  end
+  puts "kwargs-bad=#{errs.join(",")} e=#{kv.get("e").inspect}"
+  puts "kwargs-ok=#{kv.incr(:sym, ttl: 9)} #{kv.incr("sym", 2)} ttl=#{kv.ttl("sym")} " \
+       "#{kv.rate_limit("rl2", 1.0, per: 60)} #{kv.rate_limit("rl2", 1, per: 60)} #{kv.incr("h", {ttl: 5}) rescue "TypeError"}"
+  lead = ["007", "-0", " 5", "+5", "0"].map do |v|
+    kv.set("z", v)
+    begin
+      kv.incr("z")
+    rescue Pmilter::KV::Error
+      "Error"
+    end
+  end
+  puts "not-integers=#{lead.join(",")}"
   begin
     kv.set("d", 1.5)
   rescue TypeError

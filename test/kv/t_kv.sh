@@ -17,6 +17,12 @@ out_has "kv $B: mget gives nil for absent keys, in order" 'mget=["10", nil, "5"]
 out_has "kv $B: delete is true once, then the key is gone" "delete=true false get=nil"
 out_has "kv $B: incr of text raises Pmilter::KV::Error" "incr-text=Pmilter::KV::Error"
 out_has "kv $B: a Float value raises TypeError" "float=TypeError"
+out_has "kv $B: an unknown or missing keyword, or too many or too few arguments, raise ArgumentError and store nothing" \
+    "kwargs-bad=ArgumentError,ArgumentError,ArgumentError,ArgumentError,ArgumentError,ArgumentError,ArgumentError e=nil"
+out_has "kv $B: a Symbol key is its name; ttl: sets the TTL; rate_limit takes a Float limit; a Hash is no increment" \
+    "kwargs-ok=1 3 ttl=9 true false TypeError"
+out_has "kv $B: incr of 007, -0, \" 5\" and +5 raises KV::Error as Redis's INCRBY does; \"0\" counts" \
+    "not-integers=Error,Error,Error,Error,1"
 
 # TTL expiry: the key set with ttl: 2 is there at once, gone after 2.3 s.
 send ttl; send ttl; sleep 2.3; send ttl

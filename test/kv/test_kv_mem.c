@@ -3,6 +3,8 @@
  * threads; then it prints how many incr/s 1, 8 and 32 threads get on one key
  * (all on one shard lock) and on their own keys (spread over the shards). */
 #include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
 #include <unistd.h>
@@ -49,6 +51,29 @@ static void test_operations(void)
     CHECK("kv_mem: incr of text fails", set("t", "x", 0, 0) == 1 && incr("t", 1, 0) == -999);
     CHECK("kv_mem: incr near INT64_MAX fails instead of wrapping",
           set("big", "9223372036854775800", 0, 0) == 1 && incr("big", 100, 0) == -999);
+    CHECK("kv_mem: incr to INT64_MIN and back", set("lo", "-9223372036854775807", 0, 0) == 1 &&
+                                                   incr("lo", -1, 0) == INT64_MIN && incr("lo", -1, 0) == -999);
+    CHECK_STR("kv_mem: ... stored in decimal", get("lo"), "-9223372036854775808");
+    CHECK("kv_mem: incr from -9223372036854775808 up", incr("lo", INT64_MAX, 0) == -1 && incr("lo", 1, 0) == 0);
+    static const char *const not_integers[] = {"", "-", "+5", " 5", "5 ", "1e3", "0x10", "12a", "--1",
+                                               "99999999999999999999", "9223372036854775808", "007", "-0", "00"};
+    for (size_t i = 0; i < sizeof not_integers / sizeof *not_integers; i++) {
+        char name[64];
+        snprintf(name, sizeof name, "kv_mem: incr of \"%s\" fails as Redis's does", not_integers[i]);
+        CHECK(name, set("ni", not_integers[i], 0, 0) == 1 && incr("ni", 1, 0) == -999);
+    }
+    CHECK("kv_mem: \"0\" and \"-7\" are integers", set("z", "0", 0, 0) == 1 && incr("z", 1, 0) == 1 &&
+                                                          set("z", "-7", 0, 0) == 1 && incr("z", 1, 0) == -6);
+    /* a counter's value is rewritten where it is while it fits: digits grow and shrink */
+    long long c = 0;
+    for (int i = 0; i < 1005; i++)
+        c = incr("grow", 1, 0);
+    CHECK_STR("kv_mem: a counter grows from 1 to 1005 digit by digit", get("grow"), "1005");
+    CHECK("kv_mem: ... and shrinks to -5", c == 1005 && incr("grow", -1010, 0) == -5);
+    CHECK_STR("kv_mem: ... read back", get("grow"), "-5");
+    CHECK("kv_mem: a long value then a short one", set("grow", "a long value of forty-odd bytes, xxxxxxxxxxxxxxxx", 0, 0) == 1 &&
+                                                      set("grow", "7", 0, 0) == 1 && incr("grow", 1, 0) == 8);
+    CHECK_STR("kv_mem: ... read back", get("grow"), "8");
     long long ms = 0;
     CHECK("kv_mem: incr of a new key sets its TTL", incr("n", 1, 5000) == 1 &&
                                                       pm_kv_mem_ops.ttl(m, "n", 1, &ms, err, sizeof err) == 1 &&
