@@ -55,6 +55,21 @@ long long pm_kv_mono_ms(void)
     return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+const char *pm_kv_decimal(long long n, char *buf)
+{
+    char text[24], *p = text + sizeof text;
+    unsigned long long u = n < 0 ? 0ULL - (unsigned long long)n : (unsigned long long)n;
+    do
+        *--p = (char)('0' + u % 10);
+    while ((u /= 10) > 0);
+    if (n < 0)
+        *--p = '-';
+    size_t len = (size_t)(text + sizeof text - p);
+    memcpy(buf, p, len);
+    buf[len] = '\0';
+    return buf;
+}
+
 /* FNV-1a, then a 64-bit finalizer (splitmix64's): FNV alone leaves the high
  * bits, which pick the shard, nearly equal for keys that differ only at the
  * end ("k1", "k2"), and all of them would share a few shards. */
@@ -272,22 +287,6 @@ static int parse_integer(const char *s, size_t len, long long *out)
     return 0;
 }
 
-/* v in decimal into buf (at least 21 bytes, not NUL-terminated); its length.
- * snprintf cost a third of an incr. */
-static size_t format_integer(char *buf, long long v)
-{
-    char tmp[20];
-    unsigned long long u = v < 0 ? 0 - (unsigned long long)v : (unsigned long long)v;
-    size_t n = 0, len = 0;
-    do
-        tmp[n++] = (char)('0' + u % 10);
-    while ((u /= 10) != 0);
-    if (v < 0)
-        buf[len++] = '-';
-    while (n > 0)
-        buf[len++] = tmp[--n];
-    return len;
-}
 
 static int mem_incr(void *b, const char *key, size_t klen, long long by, long long ttl_ms, long long *out, char *err,
                     size_t errlen)
@@ -308,9 +307,9 @@ static int mem_incr(void *b, const char *key, size_t klen, long long by, long lo
         rc = -1;
     } else {
         char num[24];
-        size_t n = format_integer(num, v + by);
+        pm_kv_decimal(v + by, num);
         long long expires = e ? e->expires : ttl_ms > 0 ? now + ttl_ms : 0;
-        evicted = evict(s, store(s, h, key, klen, num, n, expires));
+        evicted = evict(s, store(s, h, key, klen, num, strlen(num), expires));
         *out = v + by;
     }
     pthread_mutex_unlock(&s->lock);

@@ -184,22 +184,6 @@ static void put_command(resp_t *q, int argc, const char **argv, const size_t *le
         put_arg(q, argv[i], lens ? lens[i] : strlen(argv[i]));
 }
 
-/* n as decimal text in buf (24 bytes), returned; snprintf costs more than
- * the encoding of a whole command. */
-static const char *decimal(long long n, char *buf)
-{
-    char text[24], *p = text + sizeof text;
-    unsigned long long u = n < 0 ? 0ULL - (unsigned long long)n : (unsigned long long)n;
-    do
-        *--p = (char)('0' + u % 10);
-    while ((u /= 10) > 0);
-    if (n < 0)
-        *--p = '-';
-    size_t len = (size_t)(text + sizeof text - p);
-    memcpy(buf, p, len);
-    buf[len] = '\0';
-    return buf;
-}
 
 /* Sends a command given as argv and returns its reply, or NULL with err set
  * (the connection is then dropped). A Redis error reply is returned as NULL too. */
@@ -327,7 +311,7 @@ static int redis_set(void *b, const char *key, size_t klen, const char *val, siz
                      int only_if_absent, char *err, size_t errlen)
 {
     char ms[24];
-    decimal(ttl_ms, ms);
+    pm_kv_decimal(ttl_ms, ms);
     const char *argv[6] = {"SET", key, val};
     size_t lens[6] = {3, klen, vlen};
     int argc = 3;
@@ -355,7 +339,7 @@ static int redis_incr(void *b, const char *key, size_t klen, long long by, long 
 {
     pm_kv_redis_t *r = b;
     char sby[24], sms[24];
-    const char *incr[] = {"INCRBY", key, decimal(by, sby)}, *set[] = {"SET", key, "0", "PX", decimal(ttl_ms, sms), "NX"};
+    const char *incr[] = {"INCRBY", key, pm_kv_decimal(by, sby)}, *set[] = {"SET", key, "0", "PX", pm_kv_decimal(ttl_ms, sms), "NX"};
     size_t incr_lens[] = {6, klen, strlen(sby)}, set_lens[] = {3, klen, 1, 2, strlen(sms), 2};
     if (ttl_ms <= 0) {
         redisReply *rep = command(r, 3, incr, incr_lens, err, errlen);
@@ -457,7 +441,7 @@ static int redis_ttl(void *b, const char *key, size_t klen, long long *ttl_ms, c
 static int redis_expire(void *b, const char *key, size_t klen, long long ttl_ms, char *err, size_t errlen)
 {
     char ms[24];
-    const char *argv[] = {"PEXPIRE", key, decimal(ttl_ms, ms)};
+    const char *argv[] = {"PEXPIRE", key, pm_kv_decimal(ttl_ms, ms)};
     size_t lens[] = {7, klen, strlen(ms)};
     long long n;
     return integer_command(b, 3, argv, lens, &n, err, errlen) ? -1 : n > 0;
