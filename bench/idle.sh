@@ -23,17 +23,15 @@ EML=$BENCH_TMP/one.eml
 
 now_ns() { date +%s%N; }
 
-# single_shot SPEC: wall ms of 5 single-message pmilter-client runs (exec + connect + negotiate +
-# transaction), as "median / max".
+# single_shot SPEC: ms of 5 single-message pmilter-client runs, from its connect to its close
+# (connect, negotiate, one transaction; the client's own start-up is not the server's), as
+# "median / max".
 single_shot() {
-    local i t0 t1 all=""
+    local i all=""
     for i in 1 2 3 4 5; do
-        t0=$(now_ns)
-        "$CLIENT" -s "$1" "$EML" >/dev/null || bench_die "single message to $1 failed"
-        t1=$(now_ns)
-        all="$all $(((t1 - t0) / 1000))"
+        all="$all $("$CLIENT" -s "$1" "$EML" --json | jq -e 'if .exit == 0 then .elapsed_ms else false end' || bench_die "single message to $1 failed")"
     done
-    echo "$all" | tr ' ' '\n' | sed '/^$/d' | sort -n | awk '{a[NR] = $1} END {printf "%.2f / %.2f", a[3] / 1000, a[NR] / 1000}'
+    echo "$all" | tr ' ' '\n' | sed '/^$/d' | sort -g | awk '{a[NR] = $1} END {printf "%.2f / %.2f", a[3], a[NR]}'
 }
 
 # stacks PID: "N x <size> KiB (+4 KiB guard), resident R KiB in all" for anonymous rw mappings
@@ -114,7 +112,7 @@ probe pmilter
 probe baseline
 
 mib() { awk -v k="$1" 'BEGIN {printf "%.1f", k / 1024}'; }
-verdict_lat=$(echo "$R_pmilter_one $R_pmilter_load" | awk '{print ($3 <= 10 && $9 <= 10) ? "met" : "MISSED"}')
+verdict_lat=$(echo "$R_pmilter_one $R_pmilter_load" | awk '{print ($3 <= 10 && $8 <= 10) ? "met" : "MISSED"}') # max of the single shots, max of the load run
 verdict_rss=$(awk -v k="$R_pmilter_rss" 'BEGIN {print (k < 200 * 1024) ? "met" : "MISSED"}')
 cat <<MD
 ## $N idle connections (unix socket, negotiated, idle; bench/idle.sh)
@@ -128,7 +126,7 @@ cat <<MD
 | **threads with $N idle** | **$R_pmilter_thr** | $R_baseline_thr |
 | open fds with $N idle | $R_pmilter_fds | $R_baseline_fds |
 | VmSize with $N idle, MiB | $(mib "$R_pmilter_vsz") | $(mib "$R_baseline_vsz") |
-| one message, no idle conns: pmilter-client wall ms (median / max of 5; includes exec, connect, negotiate) | $R_pmilter_one0 | $R_baseline_one0 |
+| one message, no idle conns: ms from connect to close (median / max of 5 pmilter-client runs: connect, negotiate, one message) | $R_pmilter_one0 | $R_baseline_one0 |
 | **one message with $N idle: same, ms** | **$R_pmilter_one** | $R_baseline_one |
 | messages one at a time with $N idle (-c 1 -m 1, 2 s): p50 / p99 / max ms, envfrom to eom | $R_pmilter_load | $R_baseline_load |
 | threads, peak during a 32-connection burst on top | $R_pmilter_peak | $R_baseline_peak |

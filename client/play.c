@@ -364,8 +364,16 @@ done:
         mc_abort(c);
 }
 
+static double now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
 int play_run(const play_opts_t *o, const eml_t *m, play_result_t *r)
 {
+    double started = now_ms();
     memset(r, 0, sizeof *r);
     r->verdict = MCV_CONTINUE;
     r->stop_phase = MC_EOM;
@@ -411,6 +419,7 @@ int play_run(const play_opts_t *o, const eml_t *m, play_result_t *r)
         r->progress = c.progress;
     }
     mc_close(&c);
+    r->elapsed_ms = now_ms() - started;
     envaddr_free(&from);
     for (size_t i = 0; i < nto; i++)
         envaddr_free(&to[i]);

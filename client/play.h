@@ -68,6 +68,7 @@ typedef struct {
     char *reply;                        /* owned or NULL: reply text with the final verdict */
     char *error;                        /* owned or NULL: protocol error */
     int exit_code;                      /* 0 accept/continue, 1 reject/discard, 2 tempfail, 3 error */
+    double elapsed_ms;                  /* connect to close, wall clock */
 } play_result_t;
 
 /* Plays the message; fills r. Returns r->exit_code. */

@@ -4,7 +4,7 @@
  * Text: one line per phase ("envfrom <a@b>: reject: 550 5.7.1 ..."), the eom
  * modifications indented under eom, then "verdict: ...". Multi-line SMTP replies
  * (from smfi_setmlreply, lines joined by CRLF) print one line each.
- * JSON: {"milter","protocol","phases","modifications","verdict","phase","reply","exit","error"}.
+ * JSON: {"milter","protocol","phases","modifications","verdict","phase","reply","exit","elapsed_ms","error"}.
  *--*/
 #include <stdio.h>
 #include <string.h>
@@ -222,7 +222,8 @@ void report_json(cbuf_t *out, const play_opts_t *o, const play_result_t *r)
     json_str(out, r->error ? "error" : mc_verdict_name(r->verdict));
     cbuf_printf(out, ",\"phase\":\"%s\",\"reply\":", mc_phase_name(r->stop_phase));
     json_str(out, r->reply);
-    cbuf_printf(out, ",\"progress\":%u,\"exit\":%d,\"error\":", r->progress, r->exit_code);
+    cbuf_printf(out, ",\"progress\":%u,\"exit\":%d,\"elapsed_ms\":%.3f,\"error\":", r->progress, r->exit_code,
+                r->elapsed_ms);
     json_str(out, r->error);
     cbuf_puts(out, "}\n");
 }

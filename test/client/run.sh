@@ -3,7 +3,7 @@
 # milter steered by argv, test/client/refmilter.c), the negotiated NO/NR/SKIP flags and
 # symbol lists, protocol errors (exit 3), the load generator, and finally against ./pmilter
 # with the bundled config. One "PASS: name" or "FAIL: name: why" line per test.
-# checks: 84  (the least number of PASS/FAIL lines; test/run.sh enforces it)
+# checks: 85  (the least number of PASS/FAIL lines; test/run.sh enforces it)
 cd "$(dirname "$0")/../.." || exit 1
 ROOT=$PWD
 . test/lib.sh
@@ -217,6 +217,9 @@ expect timeout 3 "timeout after 1 s waiting for the envfrom reply"
 client slow-json -s "$SPEC" "$M" --timeout 0.5 --json
 jq -e '.exit == 3 and .verdict == "error" and (.error | test("timeout"))' "$T/slow-json.out" >/dev/null 2>&1 \
     && pass error-json || fail error-json "$(cat "$T/slow-json.out")"
+# elapsed_ms: connect to close, so the 0.5 s the milter kept us waiting, and not the seconds it slept on
+jq -e '.elapsed_ms >= 450 and .elapsed_ms < 3000' "$T/slow-json.out" >/dev/null 2>&1 \
+    && pass elapsed-json || fail elapsed-json "$(cat "$T/slow-json.out")"
 
 # --- inet transports ---
 port=$((20000 + RANDOM % 20000))
