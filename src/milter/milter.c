@@ -258,12 +258,11 @@ static void log_message(SMFICTX *ctx, const pm_session_t *s, sfsistat verdict)
 }
 
 /* The verdict for a handler that raised: [kv] on_error for an uncaught
- * Pmilter::KV::Error (the store is down), handler_error otherwise. */
-static sfsistat failure_verdict(const pm_config_t *cfg, const char *err)
+ * Pmilter::KV::Error (the store is down), handler_error otherwise. By the
+ * class, not the text: a raise inside a method ends the text with its callers. */
+static sfsistat failure_verdict(const pm_config_t *cfg, const pm_call_t *call)
 {
-    static const char kv_error[] = "(Pmilter::KV::Error)";
-    size_t len = strlen(err);
-    int kv_failed = len >= sizeof kv_error - 1 && strcmp(err + len - (sizeof kv_error - 1), kv_error) == 0;
+    int kv_failed = strcmp(call->error_class, "Pmilter::KV::Error") == 0;
     return kv_failed && cfg->kv_on_error >= 0 ? cfg->kv_on_error : cfg->handler_error;
 }
 
@@ -301,7 +300,7 @@ static sfsistat run(SMFICTX *ctx, pm_phase_t phase, pm_call_t *call)
     sfsistat result;
     if (pm_runner_run(rt, call, err, sizeof err) != 0) {
         char label[128];
-        result = failure_verdict(rt->cfg, err);
+        result = failure_verdict(rt->cfg, call);
         pm_metrics_handler_error(phase, call->error_class);
         pm_error("%s (phase %s, %s; answering %s)", err, pm_phase_name(phase),
                  session_label(ctx, s, label, sizeof label), pm_config_verdict_name(result));

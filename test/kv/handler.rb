@@ -63,6 +63,11 @@ when "setr" then kv.set("r", "kept")
 when "getr" then puts "r=#{kv.get("r").inspect}"
 when "rl" then Pmilter.status = Pmilter::SMFIS_TEMPFAIL unless kv.rate_limit("rl", 100, per: 60)
 when "ping" then puts "ping=#{kv.incr("ping")}"
+when "ping-in-method" # the error's text then ends with its callers
+  def bump(kv)
+    kv.incr("ping")
+  end
+  puts "ping=#{bump(kv)}"
 when "rescue"
   begin
     puts "rescue=#{kv.incr("ping")}"

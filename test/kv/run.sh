@@ -3,7 +3,7 @@
 # and once with a private redis-server (unix socket, no persistence, stopped
 # at the end); t_redis.sh covers what only Redis has (outages, timeouts, two
 # pmilter processes sharing one store).
-# checks: 160  (the least number of PASS/FAIL lines; test/run.sh enforces it)
+# checks: 161  (the least number of PASS/FAIL lines; test/run.sh enforces it)
 cd "$(dirname "$0")/../.." || exit 1
 . test/lib.sh
 trap _run_cleanup EXIT

@@ -23,6 +23,7 @@ start_pmilter "$CONF" || fail "kv redis failopen: start" "pmilter did not start"
 redis_kill
 verdict_is "kv redis: on_error = continue lets mail through while Redis is down" 0 ping
 log_has "kv redis: ... and logs the error with the verdict" "\(Pmilter::KV::Error\).*answering continue"
+verdict_is "kv redis: on_error = continue also for a KV call inside a method" 0 ping-in-method
 redis_start
 stop_checked "kv redis failopen"
 
