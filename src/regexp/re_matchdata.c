@@ -311,9 +311,12 @@ static mrb_value matchdata_inspect(mrb_state *mrb, mrb_value self)
     return out;
 }
 
-/* Store $~ and what derives from it; md nil clears them all (a failed match). */
+/* Store $~ and what derives from it; md nil clears them all (a failed match).
+ * Nothing to do in a VM whose code never reads them (re_reads.c). */
 void re_set_last_match(mrb_state *mrb, mrb_value md)
 {
+    if (!re_vm(mrb)->keep_last_match)
+        return;
     static const char *const nth[] = {"$1", "$2", "$3", "$4", "$5", "$6", "$7", "$8", "$9"};
     mrb_value nil = mrb_nil_value();
     int ai = mrb_gc_arena_save(mrb);

@@ -116,7 +116,13 @@ static int run_file(const char *path, int quiet)
     mrb_define_method(mrb, mrb->kernel_module, "__allocs", count_allocs, MRB_ARGS_NONE());
     mrbc_context *cxt = mrbc_context_new(mrb);
     mrbc_filename(mrb, cxt, path);
-    mrb_load_nstring_cxt(mrb, src, len, cxt);
+    cxt->no_exec = TRUE;
+    /* As pmilter does for a config's handlers: =~ keeps $~ only if the file may read it. */
+    mrb_value proc = mrb_load_nstring_cxt(mrb, src, len, cxt);
+    if (mrb_proc_p(proc)) {
+        pm_regexp_keep_last_match(mrb, pm_regexp_irep_reads_last_match(mrb, mrb_proc_ptr(proc)->body.irep));
+        mrb_top_run(mrb, mrb_proc_ptr(proc), mrb_top_self(mrb), 0);
+    }
     int rc = 0;
     if (mrb->exc) {
         mrb_value exc = mrb_obj_value(mrb->exc);
