@@ -6,7 +6,7 @@
  * its source as the hidden ivar __source. mruby compiles a literal /re/flags
  * into a call Regexp.compile(source[, flags_string[, encoding_string]]) each
  * time it runs, so compile() keeps a Hash per VM (hidden ivar __cache of the
- * class) from options+source to a frozen Regexp: each literal is compiled
+ * class) from options, then source, to a frozen Regexp: each literal is compiled
  * once per VM. All state is in the VM; a VM is used by one thread at a time.
  * DIAGNOSTICS: RegexpError with Oniguruma's message for a bad pattern,
  * TypeError/ArgumentError for bad arguments.
@@ -220,14 +220,18 @@ static mrb_value regexp_initialize_copy(mrb_state *mrb, mrb_value self)
     return mrb_funcall_argv(mrb, self, mrb_intern_lit(mrb, "initialize"), 2, args);
 }
 
-/* Regexp.compile(...): like new, but one frozen object per (source, options) per VM. */
+/*
+ * Regexp.compile(...): like new, but one frozen object per (source, options)
+ * per VM. The cache is a Hash of options to a Hash of source to Regexp, so a
+ * lookup builds no key: a literal's second and later runs allocate nothing here.
+ */
 static mrb_value regexp_s_compile(mrb_state *mrb, mrb_value klass)
 {
     const mrb_value *argv;
     mrb_int argc;
     mrb_value src;
 
-    mrb_get_args(mrb, "*", &argv, &argc);
+    mrb_get_args(mrb, "*!", &argv, &argc); /* no copy: argv is read before anything can move the stack */
     int options = source_and_options(mrb, argc, argv, &src);
     mrb_sym cache_sym = mrb_intern_lit(mrb, "__cache");
     mrb_value cache = mrb_iv_get(mrb, klass, cache_sym);
@@ -235,18 +239,20 @@ static mrb_value regexp_s_compile(mrb_state *mrb, mrb_value klass)
         cache = mrb_hash_new(mrb);
         mrb_iv_set(mrb, klass, cache_sym, cache);
     }
-    char head = (char)options;
-    mrb_value key = mrb_str_new(mrb, &head, 1);
-    mrb_str_cat_str(mrb, key, src);
-    mrb_value re = mrb_hash_get(mrb, cache, key);
+    mrb_value by_source = mrb_hash_get(mrb, cache, mrb_fixnum_value(options));
+    if (!mrb_hash_p(by_source)) {
+        by_source = mrb_hash_new(mrb);
+        mrb_hash_set(mrb, cache, mrb_fixnum_value(options), by_source);
+    }
+    mrb_value re = mrb_hash_get(mrb, by_source, src);
     if (!mrb_nil_p(re))
         return re;
     mrb_value args[2] = {src, mrb_fixnum_value(options)};
     re = mrb_obj_new(mrb, mrb_class_ptr(klass), 2, args);
     mrb_obj_freeze(mrb, re);
-    if (mrb_hash_size(mrb, cache) >= RE_CACHE_MAX)
-        mrb_hash_clear(mrb, cache);
-    mrb_hash_set(mrb, cache, key, re);
+    if (mrb_hash_size(mrb, by_source) >= RE_CACHE_MAX)
+        mrb_hash_clear(mrb, by_source);
+    mrb_hash_set(mrb, by_source, src, re);
     return re;
 }
 
