@@ -1,6 +1,7 @@
 /*
  * re_search.c - one search of a subject, bounded, with the result as a
- * MatchData (or nil).
+ * MatchData (or nil), or only as the match position (re_match_pos: match?,
+ * and =~/=== when no code reads $~), which allocates nothing.
  *
  * Subjects are byte strings (mruby has no encodings here). A subject that is
  * valid UTF-8 is searched with the UTF-8 program; any other is read as
