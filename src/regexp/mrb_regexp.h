@@ -47,4 +47,27 @@ void pm_regexp_set_charge(pm_regexp_charge_fn *fn);
  */
 int pm_regexp_check_irep(mrb_state *mrb, const struct mrb_irep *irep, char *err, size_t errlen);
 
+/*
+ * Does this compiled code (irep and its children) read the last-match state:
+ * name $~, $1..$9, $&, $`, $', $+ or Regexp.last_match, or reach methods by
+ * names it does not spell out (eval, send with a computed name, to_sym...)?
+ * Errs towards 1 ("reads"); docs/regexp.md lists what counts. Reads the
+ * irep only (mrb for symbol names); any thread.
+ */
+int pm_regexp_irep_reads_last_match(mrb_state *mrb, const struct mrb_irep *irep);
+
+/*
+ * Whether the code mrb runs may read the last-match state (default: yes).
+ * With 0, Regexp#=~ and #=== (so String#=~, !~ and case/when) match like
+ * match? -- no MatchData, no globals -- and no method sets $~ and the rest.
+ * Project preludes that read it (pm_regexp_load_prelude) keep it on anyway.
+ * Call after pm_mrb_regexp_init, before running handler code.
+ */
+void pm_regexp_keep_last_match(mrb_state *mrb, int keep);
+
+/* Run Ruby source that pmilter itself loads into every VM (a binding's
+ * prelude), scanning it like handler code: if it reads the last-match state,
+ * every VM keeps it. Any thread, one VM per thread at a time. */
+void pm_regexp_load_prelude(mrb_state *mrb, const char *src);
+
 #endif

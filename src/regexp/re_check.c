@@ -23,14 +23,6 @@
 #include "re_internal.h"
 #include "regexp/mrb_regexp.h"
 
-enum { F_Z, F_B, F_BB, F_BBB, F_BS, F_BSS, F_S, F_W };
-
-static const unsigned char op_format[] = {
-#define OPCODE(name, fmt) F_##fmt,
-#include <mruby/ops.h>
-#undef OPCODE
-};
-
 /* What the scan knows about one register. */
 enum { R_UNKNOWN, R_REGEXP_CLASS, R_POOL_STRING, R_NIL };
 typedef struct {
@@ -43,37 +35,6 @@ static mrb_bool sym_is(mrb_state *mrb, mrb_sym sym, const char *name)
     mrb_int len;
     const char *s = mrb_sym_name_len(mrb, sym, &len);
     return s && (size_t)len == strlen(name) && memcmp(s, name, (size_t)len) == 0;
-}
-
-/* Decode one instruction at *pc: opcode and operands a, b, c (EXT1-3 widen them). */
-static int decode(const mrb_code *iseq, uint32_t *pc, uint32_t *a, uint32_t *b, uint32_t *c)
-{
-    const mrb_code *p = iseq + *pc;
-    int ext = 0, op = *p++;
-    if (op == OP_EXT1 || op == OP_EXT2 || op == OP_EXT3) {
-        ext = op - OP_EXT1 + 1;
-        op = *p++;
-    }
-    if ((size_t)op >= sizeof op_format) { /* not from mruby 3.1's codegen: stop the scan */
-        *pc = UINT32_MAX;
-        return op;
-    }
-    int wa = (ext & 1) ? 2 : 1, wb = (ext & 2) ? 2 : 1;
-#define RD(n) ((n) == 2 ? (p += 2, (uint32_t)(p[-2] << 8 | p[-1])) : (uint32_t)(*p++))
-    *a = *b = *c = 0;
-    switch (op_format[op]) {
-    case F_Z: break;
-    case F_B: *a = RD(wa); break;
-    case F_BB: *a = RD(wa); *b = RD(wb); break;
-    case F_BBB: *a = RD(wa); *b = RD(wb); *c = RD(1); break;
-    case F_BS: *a = RD(wa); *b = RD(2); break;
-    case F_BSS: *a = RD(wa); *b = RD(2); *c = RD(2); break;
-    case F_S: *a = RD(2); break;
-    case F_W: p += 3; break;
-    }
-#undef RD
-    *pc = (uint32_t)(p - iseq);
-    return op;
 }
 
 /* Compile the literal whose SEND is at pc; on error fill err and return -1. */
@@ -112,10 +73,10 @@ static int check_one(mrb_state *mrb, const mrb_irep *irep, char *err, size_t err
     uint32_t pc = 0, a, b, c;
     while (pc < irep->ilen && result == 0) {
         uint32_t at = pc;
-        int op = decode(irep->iseq, &pc, &a, &b, &c);
+        int op = re_decode(irep, &pc, &a, &b, &c);
         if (pc == UINT32_MAX)
             break;
-        if (op_format[op] == F_Z || op_format[op] == F_S || op_format[op] == F_W || a >= irep->nregs)
+        if (re_op_format(op) == RE_F_Z || re_op_format(op) == RE_F_S || re_op_format(op) == RE_F_W || a >= irep->nregs)
             continue;
         switch (op) {
         case OP_GETMCNST:

@@ -6,6 +6,7 @@
 #define PM_RE_INTERNAL_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <oniguruma.h>
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>
@@ -50,9 +51,14 @@ typedef struct {
     const void *utf8_owner; /* that frozen string */
     const char *utf8_ptr;
     mrb_int utf8_len;
-    mrb_bool utf8_valid;
+    unsigned char utf8_class; /* RE_UTF8_* of those bytes */
+    mrb_bool keep_last_match; /* some code of the VM may read $~ (pm_regexp_keep_last_match) */
+    OnigMatchParam *onig_mp;  /* Oniguruma's limits, for every search of the VM */
     void *hs_scratch; /* Hyperscan scratch of the VM's RuleSets (re_ruleset.c), grown by each new set */
 } re_vm_t;
+
+/* How a subject's bytes read as UTF-8 (re_search.c). */
+enum { RE_UTF8_STRICT = 1, RE_UTF8_ONIG, RE_UTF8_INVALID };
 
 /* The C side of a Regexp object. */
 typedef struct {
@@ -114,6 +120,9 @@ mrb_value re_match_here(mrb_state *mrb, mrb_value re, regex_t *reg, mrb_value sn
 mrb_int re_char_len(regex_t *reg, mrb_value snap, mrb_int pos);
 mrb_value re_search_str(mrb_state *mrb, mrb_value re, mrb_value str, mrb_int start, mrb_bool backward);
 mrb_bool re_match_p(mrb_state *mrb, mrb_value re, mrb_value str, mrb_int start);
+mrb_int re_match_pos(mrb_state *mrb, mrb_value re, mrb_value str, mrb_int start);
+void re_vm_search_init(mrb_state *mrb, re_vm_t *vm);
+void re_vm_search_free(re_vm_t *vm);
 re_vm_t *re_vm(mrb_state *mrb);
 
 /* re_matchdata.c */
@@ -127,6 +136,12 @@ int md_name_to_group(mrb_state *mrb, mrb_value md, const char *name, size_t len,
 void re_set_last_match(mrb_state *mrb, mrb_value md);
 void re_mark_dirty(mrb_state *mrb);
 void pm_mrb_matchdata_init(mrb_state *mrb);
+
+/* re_reads.c: decoding mruby 3.1 bytecode (also for re_check.c). */
+struct mrb_irep;
+enum { RE_F_Z, RE_F_B, RE_F_BB, RE_F_BBB, RE_F_BS, RE_F_BSS, RE_F_S, RE_F_W };
+int re_op_format(int op);
+int re_decode(const struct mrb_irep *irep, uint32_t *pc, uint32_t *a, uint32_t *b, uint32_t *c);
 
 /* re_ruleset.c: Pmilter::RuleSet on Hyperscan. */
 void pm_mrb_ruleset_init(mrb_state *mrb);

@@ -6,7 +6,8 @@
  * __regexp. Offsets are bytes, so s[m.begin(0)...m.end(0)] == m[0] holds.
  *
  * mruby reads $~, $1..$9, $&, $`, $' and $+ with OP_GETGV like any global,
- * so re_set_last_match() stores them all after every match. They are
+ * so re_set_last_match() stores them all after every match -- in a VM whose
+ * code may read them (re_reads.c); elsewhere it stores nothing. They are
  * VM-wide, not frame-local as in CRuby (docs/regexp.md), so the VM clears
  * them before every handler run (pm_regexp_reset_last_match).
  * DIAGNOSTICS: IndexError for a bad group index or name.
@@ -311,10 +312,13 @@ static mrb_value matchdata_inspect(mrb_state *mrb, mrb_value self)
     return out;
 }
 
-/* Store $~ and what derives from it; md nil clears them all (a failed match). */
+/* Store $~ and what derives from it; md nil clears them all (a failed match).
+ * Nothing to do in a VM whose code never reads them (re_reads.c). */
 void re_set_last_match(mrb_state *mrb, mrb_value md)
 {
     static const char *const nth[] = {"$1", "$2", "$3", "$4", "$5", "$6", "$7", "$8", "$9"};
+    if (!re_vm(mrb)->keep_last_match)
+        return;
     mrb_value nil = mrb_nil_value();
     int ai = mrb_gc_arena_save(mrb);
     mrb_bool ok = !mrb_nil_p(md);

@@ -6,7 +6,7 @@
  * its source as the hidden ivar __source. mruby compiles a literal /re/flags
  * into a call Regexp.compile(source[, flags_string[, encoding_string]]) each
  * time it runs, so compile() keeps a Hash per VM (hidden ivar __cache of the
- * class) from options+source to a frozen Regexp: each literal is compiled
+ * class) from options, then source, to a frozen Regexp: each literal is compiled
  * once per VM. All state is in the VM; a VM is used by one thread at a time.
  * DIAGNOSTICS: RegexpError with Oniguruma's message for a bad pattern,
  * TypeError/ArgumentError for bad arguments.
@@ -49,6 +49,7 @@ static void vm_state_free(mrb_state *mrb, void *p)
         return;
     re_pcre_vm_free(p);
     re_ruleset_vm_free(p);
+    re_vm_search_free(p);
     mrb_free(mrb, p);
 }
 
@@ -66,6 +67,7 @@ static void vm_state_init(mrb_state *mrb, struct RClass *re)
     re_vm_t *vm = mrb_calloc(mrb, 1, sizeof *vm);
     struct RData *d = mrb_data_object_alloc(mrb, mrb->object_class, vm, &vm_state_type);
     re_pcre_vm_init(vm);
+    re_vm_search_init(mrb, vm);
     mrb_iv_set(mrb, mrb_obj_value(re), mrb_intern_lit(mrb, "__vm"), mrb_obj_value(d));
 }
 
@@ -218,14 +220,18 @@ static mrb_value regexp_initialize_copy(mrb_state *mrb, mrb_value self)
     return mrb_funcall_argv(mrb, self, mrb_intern_lit(mrb, "initialize"), 2, args);
 }
 
-/* Regexp.compile(...): like new, but one frozen object per (source, options) per VM. */
+/*
+ * Regexp.compile(...): like new, but one frozen object per (source, options)
+ * per VM. The cache is a Hash of options to a Hash of source to Regexp, so a
+ * lookup builds no key: a literal's second and later runs allocate nothing here.
+ */
 static mrb_value regexp_s_compile(mrb_state *mrb, mrb_value klass)
 {
     const mrb_value *argv;
     mrb_int argc;
     mrb_value src;
 
-    mrb_get_args(mrb, "*", &argv, &argc);
+    mrb_get_args(mrb, "*!", &argv, &argc); /* no copy: argv is read before anything can move the stack */
     int options = source_and_options(mrb, argc, argv, &src);
     mrb_sym cache_sym = mrb_intern_lit(mrb, "__cache");
     mrb_value cache = mrb_iv_get(mrb, klass, cache_sym);
@@ -233,18 +239,20 @@ static mrb_value regexp_s_compile(mrb_state *mrb, mrb_value klass)
         cache = mrb_hash_new(mrb);
         mrb_iv_set(mrb, klass, cache_sym, cache);
     }
-    char head = (char)options;
-    mrb_value key = mrb_str_new(mrb, &head, 1);
-    mrb_str_cat_str(mrb, key, src);
-    mrb_value re = mrb_hash_get(mrb, cache, key);
+    mrb_value by_source = mrb_hash_get(mrb, cache, mrb_fixnum_value(options));
+    if (!mrb_hash_p(by_source)) {
+        by_source = mrb_hash_new(mrb);
+        mrb_hash_set(mrb, cache, mrb_fixnum_value(options), by_source);
+    }
+    mrb_value re = mrb_hash_get(mrb, by_source, src);
     if (!mrb_nil_p(re))
         return re;
     mrb_value args[2] = {src, mrb_fixnum_value(options)};
     re = mrb_obj_new(mrb, mrb_class_ptr(klass), 2, args);
     mrb_obj_freeze(mrb, re);
-    if (mrb_hash_size(mrb, cache) >= RE_CACHE_MAX)
-        mrb_hash_clear(mrb, cache);
-    mrb_hash_set(mrb, cache, key, re);
+    if (mrb_hash_size(mrb, by_source) >= RE_CACHE_MAX)
+        mrb_hash_clear(mrb, by_source);
+    mrb_hash_set(mrb, by_source, src, re);
     return re;
 }
 
@@ -429,27 +437,53 @@ static mrb_value regexp_match(mrb_state *mrb, mrb_value self)
     return md;
 }
 
-/* Regexp#=~(str): byte offset of the match or nil; sets $~. */
+/* Regexp#=~(str): byte offset of the match or nil; sets $~ when some code
+ * of the VM may read it, else matches like match? (pm_regexp_keep_last_match). */
 static mrb_value regexp_match_op(mrb_state *mrb, mrb_value self)
 {
     mrb_value str;
     mrb_get_args(mrb, "o", &str);
     str = subject_arg(mrb, str);
+    if (!re_get(mrb, self)->vm->keep_last_match) {
+        mrb_int pos = mrb_nil_p(str) ? -1 : re_match_pos(mrb, self, str, 0);
+        return pos < 0 ? mrb_nil_value() : mrb_fixnum_value(pos);
+    }
     mrb_value md = mrb_nil_p(str) ? str : re_search_str(mrb, self, str, 0, FALSE);
     re_set_last_match(mrb, md);
     return mrb_nil_p(md) ? md : mrb_fixnum_value(md_begin(mrb, md, 0));
 }
 
-/* Regexp#===(obj): for case/when; false for non-strings; sets $~. */
+/* Regexp#===(obj): for case/when; false for non-strings; sets $~ as =~ does. */
 static mrb_value regexp_eqq(mrb_state *mrb, mrb_value self)
 {
     mrb_value str;
     mrb_get_args(mrb, "o", &str);
     if (mrb_symbol_p(str))
         str = mrb_sym_str(mrb, mrb_symbol(str));
+    if (!re_get(mrb, self)->vm->keep_last_match)
+        return mrb_bool_value(mrb_string_p(str) && re_match_pos(mrb, self, str, 0) >= 0);
     mrb_value md = mrb_string_p(str) ? re_search_str(mrb, self, str, 0, FALSE) : mrb_nil_value();
     re_set_last_match(mrb, md);
     return mrb_bool_value(!mrb_nil_p(md));
+}
+
+/* Regexp.last_match(n = nil): $~, or its group n (C, so that no prelude reads $~: re_reads.c). */
+static mrb_value regexp_s_last_match(mrb_state *mrb, mrb_value self)
+{
+    (void)self;
+    mrb_value n = mrb_nil_value();
+    mrb_get_args(mrb, "|o", &n);
+    mrb_value md = mrb_gv_get(mrb, mrb_intern_lit(mrb, "$~"));
+    if (mrb_nil_p(n) || mrb_nil_p(md))
+        return md;
+    return mrb_funcall_argv(mrb, md, mrb_intern_lit(mrb, "[]"), 1, &n);
+}
+
+/* Regexp.__keeps_last_match: does this VM set $~ on =~ (for tests; docs/regexp.md)? */
+static mrb_value regexp_s_keeps_last_match(mrb_state *mrb, mrb_value self)
+{
+    (void)self;
+    return mrb_bool_value(re_vm(mrb)->keep_last_match);
 }
 
 /* Regexp#match?(str, pos = 0): leaves $~ alone. */
@@ -489,6 +523,8 @@ void pm_mrb_regexp_class_init(mrb_state *mrb)
     mrb_define_class_method(mrb, re, "compile", regexp_s_compile, MRB_ARGS_ARG(1, 2));
     mrb_define_class_method(mrb, re, "escape", regexp_s_escape, MRB_ARGS_REQ(1));
     mrb_define_class_method(mrb, re, "quote", regexp_s_escape, MRB_ARGS_REQ(1));
+    mrb_define_class_method(mrb, re, "last_match", regexp_s_last_match, MRB_ARGS_OPT(1));
+    mrb_define_class_method(mrb, re, "__keeps_last_match", regexp_s_keeps_last_match, MRB_ARGS_NONE());
     mrb_define_method(mrb, re, "initialize", regexp_initialize, MRB_ARGS_ARG(1, 2));
     mrb_define_method(mrb, re, "initialize_copy", regexp_initialize_copy, MRB_ARGS_REQ(1));
     mrb_define_method(mrb, re, "source", regexp_source, MRB_ARGS_NONE());

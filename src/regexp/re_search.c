@@ -1,6 +1,7 @@
 /*
  * re_search.c - one search of a subject, bounded, with the result as a
- * MatchData (or nil).
+ * MatchData (or nil), or only as the match position (re_match_pos: match?,
+ * and =~/=== when no code reads $~), which allocates nothing.
  *
  * Subjects are byte strings (mruby has no encodings here). A subject that is
  * valid UTF-8 is searched with the UTF-8 program; any other is read as
@@ -37,35 +38,50 @@ mrb_value re_snapshot(mrb_state *mrb, mrb_value str)
 /* Subjects shorter than this are checked for UTF-8 on every search (cheaper than the cache). */
 #define RE_UTF8_CACHE_MIN 64
 
+/* RE_UTF8_* of n bytes at p: strict UTF-8 (PCRE2 may search them), UTF-8
+ * for Oniguruma only (e.g. surrogates), or neither (searched as Latin-1). */
+static unsigned char utf8_class_of(const unsigned char *p, mrb_int n)
+{
+    if (re_utf8_valid(p, (size_t)n))
+        return RE_UTF8_STRICT;
+    return onigenc_is_valid_mbc_string(ONIG_ENCODING_UTF8, p, p + n) ? RE_UTF8_ONIG : RE_UTF8_INVALID;
+}
+
 /*
- * Is str strictly valid UTF-8 (re_utf8_valid), so that PCRE2 may search it?
- * The answer for the last long subject is remembered per VM, keyed by the
- * address and length of its bytes: the bytes are held by a frozen string
- * (a snapshot sharing str's buffer, kept in the Regexp class's hidden
- * __utf8 ivar), and mruby never writes a buffer that another string still
- * shares -- a String that changes gets a buffer of its own first. So a
- * string that is shared (or that frozen string itself) and points at those
- * bytes holds the bytes that were checked. Anything else is checked again.
+ * How str's bytes read as UTF-8 (RE_UTF8_*), so that a search knows its
+ * engine and program without scanning the subject again. The answer for
+ * the last long subject is remembered per VM, keyed by the address and
+ * length of its bytes: the bytes are held by a frozen string (a snapshot
+ * sharing str's buffer, kept in the Regexp class's hidden __utf8 ivar), and
+ * mruby never writes a buffer that another string still shares -- a String
+ * that changes gets a buffer of its own first. So a string that is shared
+ * (or that frozen string itself) and points at those bytes holds the bytes
+ * that were checked. Anything else is checked again.
  */
-static mrb_bool subject_utf8(mrb_state *mrb, re_vm_t *vm, mrb_value str)
+static unsigned char subject_class(mrb_state *mrb, re_vm_t *vm, mrb_value str)
 {
     struct RString *s = RSTRING(str);
     const unsigned char *p = (const unsigned char *)RSTRING_PTR(str);
     mrb_int n = RSTRING_LEN(str);
     if (n < RE_UTF8_CACHE_MIN || RSTR_EMBED_P(s) || RSTR_NOFREE_P(s))
-        return re_utf8_valid(p, (size_t)n);
+        return utf8_class_of(p, n);
     if ((const char *)p == vm->utf8_ptr && n == vm->utf8_len && (RSTR_SHARED_P(s) || RSTR_FSHARED_P(s) || (void *)s == vm->utf8_owner))
-        return vm->utf8_valid;
+        return vm->utf8_class;
     mrb_value snap = re_snapshot(mrb, str); /* shares str's buffer from here on */
     struct RString *o = RSTRING(snap);
     if (RSTR_EMBED_P(o) || RSTR_NOFREE_P(o))
-        return re_utf8_valid((const unsigned char *)RSTRING_PTR(snap), (size_t)n);
+        return utf8_class_of((const unsigned char *)RSTRING_PTR(snap), n);
     mrb_iv_set(mrb, mrb_obj_value(re_class(mrb)), mrb_intern_lit(mrb, "__utf8"), snap);
     vm->utf8_owner = o;
     vm->utf8_ptr = RSTRING_PTR(snap);
     vm->utf8_len = n;
-    vm->utf8_valid = re_utf8_valid((const unsigned char *)vm->utf8_ptr, (size_t)n);
-    return vm->utf8_valid;
+    vm->utf8_class = utf8_class_of((const unsigned char *)vm->utf8_ptr, n);
+    return vm->utf8_class;
+}
+
+static mrb_bool subject_utf8(mrb_state *mrb, re_vm_t *vm, mrb_value str)
+{
+    return subject_class(mrb, vm, str) == RE_UTF8_STRICT;
 }
 
 /* Is str strictly valid UTF-8 (remembered as for PCRE2 searches)? */
@@ -89,8 +105,7 @@ mrb_bool re_valid_utf8(mrb_value str)
 regex_t *re_for_subject(mrb_state *mrb, mrb_value re, mrb_value snap)
 {
     re_t *r = re_get(mrb, re);
-    /* Strict UTF-8 (remembered per subject) is UTF-8 for Oniguruma too: only the rest is scanned again. */
-    if (r->bin_failed || subject_utf8(mrb, r->vm, snap) || re_valid_utf8(snap))
+    if (r->bin_failed || subject_class(mrb, r->vm, snap) != RE_UTF8_INVALID)
         return r->utf8;
     if (!r->bin) {
         mrb_value src = re_source(mrb, re);
@@ -197,13 +212,56 @@ static mrb_value run_pcre(mrb_state *mrb, mrb_value re, re_t *r, mrb_value snap,
     return mrb_nil_value();
 }
 
+enum { FORWARD, BACKWARD, ANCHORED };
+
+/* The VM's Oniguruma match parameters (the limits), made once per VM. */
+void re_vm_search_init(mrb_state *mrb, re_vm_t *vm)
+{
+    vm->onig_mp = onig_new_match_param();
+    if (!vm->onig_mp)
+        mrb_raise_nomemory(mrb);
+    vm->keep_last_match = TRUE; /* until pm_regexp_keep_last_match says no code reads it */
+}
+
+void re_vm_search_free(re_vm_t *vm)
+{
+    if (vm->onig_mp)
+        onig_free_match_param(vm->onig_mp);
+}
+
+/*
+ * One Oniguruma search (or anchored match) of text's len bytes from start,
+ * with the VM's limits; region may be NULL (only the position is wanted).
+ * Oniguruma's result: a position or length >= 0, ONIG_MISMATCH or an error.
+ */
+static int onig_run(re_vm_t *vm, regex_t *reg, mrb_value text, mrb_int start, int how, OnigRegion *region)
+{
+    const OnigUChar *s = (const OnigUChar *)RSTRING_PTR(text), *e = s + RSTRING_LEN(text), *at = s + start;
+    OnigEncoding enc = onig_get_encoding(reg);
+    /* Never start inside a UTF-8 sequence: CRuby moves to a character head too. */
+    at = how == BACKWARD ? onigenc_get_left_adjust_char_head(enc, s, at) : onigenc_get_right_adjust_char_head(enc, s, at);
+    OnigMatchParam *mp = vm->onig_mp;
+    onig_initialize_match_param(mp);
+    onig_set_retry_limit_in_match_of_match_param(mp, RE_RETRY_LIMIT_IN_MATCH);
+    onig_set_retry_limit_in_search_of_match_param(mp, RE_RETRY_LIMIT_IN_SEARCH);
+    onig_set_match_stack_limit_size_of_match_param(mp, RE_MATCH_STACK_LIMIT);
+    if (how == ANCHORED)
+        return onig_match_with_param(reg, s, e, at, region, ONIG_OPTION_NONE, mp);
+    return onig_search_with_param(reg, s, e, at, how == BACKWARD ? s : e, region, ONIG_OPTION_NONE, mp);
+}
+
+/* The bytes the UTF-8 program searches for snap (see search_text). */
+static mrb_value text_for(mrb_state *mrb, re_t *r, regex_t *reg, mrb_value snap)
+{
+    return r->bin_failed && onig_get_encoding(reg) == ONIG_ENCODING_UTF8 ? search_text(mrb, snap) : snap;
+}
+
 /*
  * Search snap from byte offset start (forward to the end, or backward to 0),
  * or match exactly at start (anchored). Returns a MatchData or nil.
  */
 static mrb_value run(mrb_state *mrb, mrb_value re, regex_t *reg, mrb_value snap, mrb_int start, int how)
 {
-    enum { FORWARD, BACKWARD, ANCHORED };
     mrb_int len = RSTRING_LEN(snap);
     if (start < 0 || start > len)
         return mrb_nil_value();
@@ -212,26 +270,7 @@ static mrb_value run(mrb_state *mrb, mrb_value re, regex_t *reg, mrb_value snap,
         return run_pcre(mrb, re, rt, snap, start, how == ANCHORED);
     /* The MatchData owns the region from here on, so a raise leaks nothing. */
     mrb_value md = md_alloc(mrb, re, reg, snap);
-    OnigRegion *region = md_get(mrb, md)->region;
-    mrb_value text = re_get(mrb, re)->bin_failed && onig_get_encoding(reg) == ONIG_ENCODING_UTF8 ? search_text(mrb, snap) : snap;
-    const OnigUChar *s = (const OnigUChar *)RSTRING_PTR(text), *e = s + len, *at = s + start;
-    OnigEncoding enc = onig_get_encoding(reg);
-    /* Never start inside a UTF-8 sequence: CRuby moves to a character head too. */
-    at = how == BACKWARD ? onigenc_get_left_adjust_char_head(enc, s, at) : onigenc_get_right_adjust_char_head(enc, s, at);
-
-    OnigMatchParam *mp = onig_new_match_param();
-    if (!mp)
-        mrb_raise(mrb, E_RUNTIME_ERROR, "out of memory");
-    onig_initialize_match_param(mp);
-    onig_set_retry_limit_in_match_of_match_param(mp, RE_RETRY_LIMIT_IN_MATCH);
-    onig_set_retry_limit_in_search_of_match_param(mp, RE_RETRY_LIMIT_IN_SEARCH);
-    onig_set_match_stack_limit_size_of_match_param(mp, RE_MATCH_STACK_LIMIT);
-    int r;
-    if (how == ANCHORED)
-        r = onig_match_with_param(reg, s, e, at, region, ONIG_OPTION_NONE, mp);
-    else
-        r = onig_search_with_param(reg, s, e, at, how == BACKWARD ? s : e, region, ONIG_OPTION_NONE, mp);
-    onig_free_match_param(mp);
+    int r = onig_run(rt->vm, reg, text_for(mrb, rt, reg, snap), start, how, md_get(mrb, md)->region);
     if (r >= 0)
         return md;
     if (r == ONIG_MISMATCH)
@@ -241,37 +280,54 @@ static mrb_value run(mrb_state *mrb, mrb_value re, regex_t *reg, mrb_value snap,
 }
 
 /*
- * Regexp#match? and friends: does re match str from start (negative counts
- * from the end)? On PCRE2 this allocates nothing once str's UTF-8 check is
- * remembered: no snapshot (no Ruby code runs during the search, so str
- * cannot change), no MatchData, the VM's match data reused.
+ * Where re first matches str from start (negative counts from the end), as
+ * a byte offset, or -1: Regexp#match? and, when no code reads $~, =~ and
+ * ===. Builds no MatchData and no snapshot (no Ruby code runs during the
+ * search, so str cannot change); PCRE2 reuses the VM's match data and
+ * Oniguruma needs no region. Once str's UTF-8 class is remembered and an
+ * 8-bit subject's Latin-1 program exists, this allocates nothing, except a
+ * pattern Latin-1 cannot express on an invalid subject (search_text).
  */
-mrb_bool re_match_p(mrb_state *mrb, mrb_value re, mrb_value str, mrb_int start)
+mrb_int re_match_pos(mrb_state *mrb, mrb_value re, mrb_value str, mrb_int start)
 {
     mrb_int len = RSTRING_LEN(str);
     if (start < 0)
         start += len;
     if (start < 0 || start > len)
-        return FALSE;
+        return -1;
     re_t *r = re_get(mrb, re);
     if (r->pcre && subject_utf8(mrb, r->vm, str)) {
         const char *s = RSTRING_PTR(str);
         int rc = re_pcre_match(r->vm, r->pcre, s, (size_t)len, char_head(s, (size_t)len, (size_t)start), 0, NULL);
         if (rc < 0)
             raise_search_error(mrb, re, rc, 1);
-        return rc == 1;
+        return rc == 1 ? (mrb_int)pcre2_get_ovector_pointer(r->vm->md)[0] : -1;
     }
-    return !mrb_nil_p(re_search_str(mrb, re, str, start, FALSE));
+    regex_t *reg = re_for_subject(mrb, re, str);
+    mrb_value text = str;
+    if (r->bin_failed && onig_get_encoding(reg) == ONIG_ENCODING_UTF8)
+        text = search_text(mrb, re_snapshot(mrb, str)); /* cached per snapshot: it must not change */
+    int rc = onig_run(r->vm, reg, text, start, FORWARD, NULL);
+    if (rc >= 0)
+        return rc;
+    if (rc != ONIG_MISMATCH)
+        raise_search_error(mrb, re, rc, 0);
+    return -1;
+}
+
+mrb_bool re_match_p(mrb_state *mrb, mrb_value re, mrb_value str, mrb_int start)
+{
+    return re_match_pos(mrb, re, str, start) >= 0;
 }
 
 mrb_value re_search(mrb_state *mrb, mrb_value re, regex_t *reg, mrb_value snap, mrb_int start, mrb_bool backward)
 {
-    return run(mrb, re, reg, snap, start, backward ? 1 : 0);
+    return run(mrb, re, reg, snap, start, backward ? BACKWARD : FORWARD);
 }
 
 mrb_value re_match_here(mrb_state *mrb, mrb_value re, regex_t *reg, mrb_value snap, mrb_int at)
 {
-    return run(mrb, re, reg, snap, at, 2);
+    return run(mrb, re, reg, snap, at, ANCHORED);
 }
 
 /* Bytes of the character at pos (1 at or past the end): how far an empty match steps. */

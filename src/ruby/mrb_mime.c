@@ -11,7 +11,6 @@
 #include <mruby.h>
 #include <mruby/array.h>
 #include <mruby/class.h>
-#include <mruby/compile.h>
 #include <mruby/hash.h>
 #include <mruby/string.h>
 #include <mruby/variable.h>
@@ -26,6 +25,7 @@
 #include "milter/session.h"
 #include "ruby/mrb_init.h"
 #include "ruby/mrb_mime.h"
+#include "regexp/mrb_regexp.h"
 
 static struct RClass *mime_module(mrb_state *mrb)
 {
@@ -480,5 +480,5 @@ void pm_mrb_mime_init(mrb_state *mrb)
         mrb_define_method(mrb, part, methods[i].name, methods[i].fn, MRB_ARGS_NONE());
     mrb_define_method(mrb, part, "__replace", part_replace, MRB_ARGS_REQ(2));
     mrb_define_method(mrb, part, "append_text_note", part_append_text_note, MRB_ARGS_REQ(1));
-    mrb_load_string(mrb, part_prelude);
+    pm_regexp_load_prelude(mrb, part_prelude); /* scanned for last-match reads like handler code */
 }

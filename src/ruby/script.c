@@ -127,6 +127,7 @@ static const struct {
 #define NAMES_BODY (1u << 31)
 #define NAMES_HEADERS (1u << 30)
 #define READS_INDEX (1u << 29)
+#define READS_LAST_MATCH (1u << 28) /* the code may read $~ or $1 (pm_regexp_irep_reads_last_match) */
 
 /* Operand bytes of each instruction, from mruby's own opcode table. */
 enum { LEN_Z = 0, LEN_B = 1, LEN_BB = 2, LEN_BBB = 3, LEN_BS = 3, LEN_BSS = 5, LEN_S = 2, LEN_W = 3 };
@@ -206,6 +207,8 @@ static pm_bytecode_t *compile_one(mrb_state *mrb, const char *path, unsigned *fa
             /* err: "handler/eom.rb:7: end pattern with unmatched parenthesis: /(foo/" */
         } else {
             *facts |= facts_named(mrb, proc->body.irep, 0);
+            if (pm_regexp_irep_reads_last_match(mrb, proc->body.irep))
+                *facts |= READS_LAST_MATCH;
             bc = pm_calloc(1, sizeof *bc);
             bc->path = pm_strdup(path);
             bc->code = pm_malloc(bin_len);
@@ -263,11 +266,12 @@ pm_scripts_t *pm_scripts_compile(const pm_config_t *cfg, char *err, size_t errle
     if (s) {
         unsigned f = s->facts_needed;
         s->keeps_body = (f & NAMES_BODY) != 0;
+        s->reads_last_match = (f & READS_LAST_MATCH) != 0;
         /* Headers#[] (headers["Subject"] at eom) reads the received headers; it
          * names no method symbol, so: the Headers class named, and x[...] read. */
         if ((f & NAMES_HEADERS) && (f & READS_INDEX))
             f |= 1u << PM_PHASE_HEADER;
-        s->facts_needed = f & ~(NAMES_BODY | NAMES_HEADERS | READS_INDEX);
+        s->facts_needed = f & ~(NAMES_BODY | NAMES_HEADERS | READS_INDEX | READS_LAST_MATCH);
     }
     return s;
 }

@@ -26,6 +26,9 @@ typedef struct pm_scripts {
      * phase must be received even if it has no handler (milter.c). */
     unsigned facts_needed;
     int keeps_body; /* a handler names Session#body: buffer body chunks (up to max_body_size) */
+    /* Some library or handler may read $~, $1.. (src/regexp/re_reads.c): the
+     * generation's VMs keep the last-match state; else =~ builds none. */
+    int reads_last_match;
 } pm_scripts_t;
 
 /* Compiles every library and handler named in cfg. Returns NULL and fills err with

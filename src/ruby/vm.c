@@ -206,6 +206,7 @@ static mrb_value setup(mrb_state *mrb, void *arg)
 {
     vm_setup_t *s = arg;
     pm_mrb_init(mrb);
+    pm_regexp_keep_last_match(mrb, s->scripts->reads_last_match);
     if (run_libraries(mrb, s->scripts, s->err, s->errlen) != 0)
         return mrb_nil_value();
     for (int i = 0; i < PM_PHASE_COUNT; i++) {

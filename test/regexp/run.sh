@@ -4,7 +4,7 @@
 # One line per case: "PASS: name" or "FAIL: name: why".
 # Environment: SAN=1 builds with -fsanitize=address,undefined (also when BUILD
 # names the asan tree, as `make asan-test` does); CC; BUILD (output under $BUILD/regexp).
-# checks: 1161  (the least number of PASS/FAIL lines; test/run.sh enforces it; the suite checks its exact count at the end)
+# checks: 1227  (the least number of PASS/FAIL lines; test/run.sh enforces it; the suite checks its exact count at the end)
 set -u
 cd "$(dirname "$0")/../.." || exit 1
 here=test/regexp
@@ -215,11 +215,36 @@ got=$("$runner" --check $here/check/good.rb)
 got=$(timeout 120 "$runner" --threads 4 $here/own/threads.rb 2>&1)
 [ "$got" = "0 of 4 threads failed" ] && pass "4 threads, one VM each" || fail "4 threads, one VM each" "$got"
 
+# 5. The last-match scan (re_reads.c): each reads/*.rb says by its name
+# whether it reads the last-match state (yes_*: $~, $1, eval, send with a
+# computed name...); the runner must agree, and must also say "reads" once
+# an unknown opcode or a cut-short SEND is appended to the file's code
+# ("R U T" = "x 1 1"). The generated files have over 256 symbols and pool
+# strings, so their instructions carry OP_EXT2 prefixes (mruby caps
+# registers below 256, so EXT1/EXT3 are rarer).
+gen=$out/reads
+rm -rf "$gen" && mkdir -p "$gen"
+ruby -e '
+  body = (0...150).map { |i| "v#{i} = #{i}" } + (0...300).map { |i| "v#{i % 150}.m#{i}(\"s#{i}\")" }
+  File.write(ARGV[0] + "/no_ext_prefixes.rb", (body + ["p v149.send(:to_s, v148)", "p :upcase.to_proc, v1 =~ /x/"]).join("\n") + "\n")
+  File.write(ARGV[0] + "/yes_ext_send_computed.rb", (body + ["p v149.send(v148)"]).join("\n") + "\n")
+  File.write(ARGV[0] + "/yes_ext_nth.rb", (body + ["v1 =~ /x/", "p $1"]).join("\n") + "\n")
+' "$gen"
+reads_checks=0
+for f in $here/reads/*.rb "$gen"/*.rb; do
+    name=$(basename "$f" .rb)
+    reads_checks=$((reads_checks + 1))
+    case $name in yes_*) want="1 1 1" ;; *) want="0 1 1" ;; esac
+    got=$("$runner" --reads "$f" 2>&1)
+    [ "$got" = "$want" ] && pass "last-match scan: $name" ||
+        fail "last-match scan: $name" "got '$got', want '$want' ($(head -1 "$f"))"
+done
+
 # What this suite declares it runs: 3 x corpus (runner on both engines,
 # pmilter) + the own/ checks (on both engines) + 13 fixed lines (build,
 # CRuby, runner x2, pmilter x2, RuleSet in pmilter x2, check_irep x3, threads, fuzz); an own/ file
-# adds a line only when it fails.
-want=$((3 * cases + own_checks + 13))
+# adds a line only when it fails; plus one line per last-match scan file.
+want=$((3 * cases + own_checks + reads_checks + 13))
 if [ $reported -lt $want ]; then
     fail "regexp suite ran every check" "$reported reported, $want declared (corpus $cases cases, own $own_checks)"
 fi

@@ -4,6 +4,9 @@
  *                           an uncaught exception prints "EXC Class: msg", exit 1
  *   runner --check FILE.rb  compile FILE (do not run it) and print the result of
  *                           pm_regexp_check_irep: "0" or "-1 FILE:LINE: message"
+ *   runner --reads FILE.rb  compile FILE and print pm_regexp_irep_reads_last_match
+ *                           of it, then of its top-level code with one unknown
+ *                           opcode / one cut-short SEND appended: "R U T"
  *   runner --threads N FILE.rb  run FILE in N threads at once, one VM each
  *   runner --charge-limit BYTES FILE.rb  run FILE with Oniguruma's memory
  *                           charged against BYTES (pm_regexp_set_charge); at
@@ -17,6 +20,7 @@
 #include <mruby.h>
 #include <mruby/compile.h>
 #include <mruby/irep.h>
+#include <mruby/opcode.h>
 #include <mruby/proc.h>
 #include <mruby/string.h>
 
@@ -116,7 +120,13 @@ static int run_file(const char *path, int quiet)
     mrb_define_method(mrb, mrb->kernel_module, "__allocs", count_allocs, MRB_ARGS_NONE());
     mrbc_context *cxt = mrbc_context_new(mrb);
     mrbc_filename(mrb, cxt, path);
-    mrb_load_nstring_cxt(mrb, src, len, cxt);
+    cxt->no_exec = TRUE;
+    /* As pmilter does for a config's handlers: =~ keeps $~ only if the file may read it. */
+    mrb_value proc = mrb_load_nstring_cxt(mrb, src, len, cxt);
+    if (mrb_proc_p(proc)) {
+        pm_regexp_keep_last_match(mrb, pm_regexp_irep_reads_last_match(mrb, mrb_proc_ptr(proc)->body.irep));
+        mrb_top_run(mrb, mrb_proc_ptr(proc), mrb_top_self(mrb), 0);
+    }
     int rc = 0;
     if (mrb->exc) {
         mrb_value exc = mrb_obj_value(mrb->exc);
@@ -133,7 +143,22 @@ static int run_file(const char *path, int quiet)
     return rc;
 }
 
-static int check_file(const char *path)
+/* The scan of irep's top level alone with one more instruction byte: op. */
+static int reads_with_extra_byte(mrb_state *mrb, const mrb_irep *irep, mrb_code op)
+{
+    mrb_code *iseq = malloc((size_t)irep->ilen + 1);
+    memcpy(iseq, irep->iseq, irep->ilen);
+    iseq[irep->ilen] = op;
+    mrb_irep copy = *irep;
+    copy.iseq = iseq;
+    copy.ilen = irep->ilen + 1;
+    copy.rlen = 0;
+    int r = pm_regexp_irep_reads_last_match(mrb, &copy);
+    free(iseq);
+    return r;
+}
+
+static int check_file(const char *path, int reads)
 {
     size_t len;
     char *src = slurp(path, &len);
@@ -147,8 +172,14 @@ static int check_file(const char *path)
     if (p && p->nerr == 0) {
         struct RProc *proc = mrb_generate_code(mrb, p);
         char err[1024];
-        rc = pm_regexp_check_irep(mrb, proc->body.irep, err, sizeof err);
-        printf("%d%s%s\n", rc, rc ? " " : "", rc ? err : "");
+        if (reads) {
+            printf("%d %d %d\n", pm_regexp_irep_reads_last_match(mrb, proc->body.irep),
+                   reads_with_extra_byte(mrb, proc->body.irep, 0xFF), reads_with_extra_byte(mrb, proc->body.irep, OP_SEND));
+            rc = 0;
+        } else {
+            rc = pm_regexp_check_irep(mrb, proc->body.irep, err, sizeof err);
+            printf("%d%s%s\n", rc, rc ? " " : "", rc ? err : "");
+        }
     } else {
         printf("parse error\n");
     }
@@ -168,7 +199,9 @@ static void *thread_main(void *arg)
 int main(int argc, char **argv)
 {
     if (argc == 3 && strcmp(argv[1], "--check") == 0)
-        return check_file(argv[2]);
+        return check_file(argv[2], 0);
+    if (argc == 3 && strcmp(argv[1], "--reads") == 0)
+        return check_file(argv[2], 1);
     if (argc == 4 && strcmp(argv[1], "--threads") == 0) {
         int n = atoi(argv[2]), bad = 0;
         pthread_t t[64];

@@ -1,0 +1,4 @@
+# reads: alias of send
+class Object
+  alias call_it send
+end

@@ -1,0 +1,3 @@
+# reads: :"..#{}" (OP_INTERN)
+x = "match"
+n = :"last_#{x}"

@@ -1,0 +1,2 @@
+# reads: eval with a string
+p eval("1 + 1")

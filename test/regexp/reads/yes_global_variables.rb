@@ -1,0 +1,2 @@
+# reads: global_variables
+p global_variables

@@ -1,0 +1,2 @@
+# reads: instance_eval of a string
+Object.instance_eval("self")

@@ -1,0 +1,3 @@
+# reads: Regexp.last_match(1)
+"ab" =~ /(a)/
+p Regexp.last_match(1)

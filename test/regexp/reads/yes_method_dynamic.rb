@@ -1,0 +1,3 @@
+# reads: method with a computed name
+n = "upcase"
+"x".method(n).call

@@ -1,0 +1,2 @@
+# reads: $10 (conservative: any $<digits>)
+p $10

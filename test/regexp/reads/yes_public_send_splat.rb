@@ -1,0 +1,3 @@
+# reads: public_send with a splat
+a = [:last_match]
+p Regexp.public_send(*a)

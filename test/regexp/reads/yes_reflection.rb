@@ -1,0 +1,2 @@
+# reads: methods (names to send)
+Regexp.singleton_methods.each { |m| m }

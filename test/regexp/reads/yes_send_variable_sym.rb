@@ -1,0 +1,3 @@
+# reads: __send__ with a name in a variable
+n = :upcase
+"x".__send__(n)

@@ -1,0 +1,3 @@
+# reads: $~ after =~
+s = "abc"
+puts $~[0] if s =~ /b/
