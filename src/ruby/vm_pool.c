@@ -16,6 +16,7 @@ struct pm_vm_pool {
     const pm_scripts_t *scripts;
     pm_vm_t *idle; /* free list */
     int size;      /* VMs created, busy or idle */
+    int waiters;   /* callers in cond_wait: give_back signals only if any */
     int max;
     size_t vm_limit; /* heap cap of each VM, bytes */
 };
@@ -90,7 +91,9 @@ pm_vm_t *pm_vm_pool_borrow(pm_vm_pool_t *pool, char *err, size_t errlen)
         }
         if (!waited++)
             pm_metrics_vm_wait();
+        pool->waiters++;
         pthread_cond_wait(&pool->returned, &pool->lock);
+        pool->waiters--;
     }
 }
 
@@ -110,7 +113,8 @@ void pm_vm_pool_give_back(pm_vm_pool_t *pool, pm_vm_t *vm)
     pthread_mutex_lock(&pool->lock);
     vm->next = pool->idle;
     pool->idle = vm;
-    pthread_cond_signal(&pool->returned);
+    if (pool->waiters)
+        pthread_cond_signal(&pool->returned);
     pthread_mutex_unlock(&pool->lock);
 }
 
