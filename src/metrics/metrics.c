@@ -3,8 +3,10 @@
  * the reload thread; the endpoint's thread reads them while rendering. The
  * ones every message and handler run records (messages, verdicts, durations,
  * busy VMs) are per thread: each thread adds to its own shard with plain
- * relaxed stores (no shared cache line, no locked instruction), a rendering
- * sums the shards, and a thread that ends adds its shard into `ended` first.
+ * relaxed stores (no shared cache line, no locked instruction) and a rendering
+ * sums the shards. Shards are never freed: a thread that ends leaves its
+ * counts in its shard and hands it to the next new thread, which adds on
+ * (libmilter starts and ends workers all the time: no allocation or fold each).
  * Custom series live in one list under custom_lock and are never freed. */
 #include "metrics/metrics.h"
 
@@ -43,7 +45,8 @@ static atomic_int vm_pool_size;
 /* What each message and handler run records, one per thread. Written only by
  * its thread (relaxed load + store), read by renderings under shard_lock. */
 typedef struct shard {
-    struct shard *next;
+    struct shard *next;  /* every shard made */
+    struct shard *spare; /* next on the spare list (its thread ended) */
     atomic_ullong messages[N_VERDICTS];
     atomic_ullong verdicts[N_PHASES][N_VERDICTS];
     histogram_t handler_seconds[N_PHASES];
@@ -57,8 +60,8 @@ _Static_assert(offsetof(shard_t, vm_busy) - offsetof(shard_t, messages) ==
                "shard_add walks the counters from messages to vm_busy as one array");
 
 static pthread_mutex_t shard_lock = PTHREAD_MUTEX_INITIALIZER;
-static shard_t *shards; /* live threads' shards, under shard_lock */
-static shard_t ended;   /* the sum of ended threads' shards, under shard_lock */
+static shard_t *shards; /* every shard, under shard_lock */
+static shard_t *spares; /* shards of ended threads, under shard_lock */
 static pthread_key_t shard_key;
 static pthread_once_t shard_once = PTHREAD_ONCE_INIT;
 static _Thread_local shard_t *mine;
@@ -89,7 +92,7 @@ static void own_add(atomic_ullong *c, unsigned long long n)
     atomic_store_explicit(c, atomic_load_explicit(c, RELAXED) + n, RELAXED);
 }
 
-/* Adds shard `from` into `to`; under shard_lock (`to` is `ended` or a rendering's sum). */
+/* Adds shard `from` into `to`, a rendering's sum; under shard_lock. */
 static void shard_add(shard_t *to, shard_t *from)
 {
     atomic_ullong *t = (atomic_ullong *)&to->messages, *f = (atomic_ullong *)&from->messages;
@@ -105,14 +108,10 @@ static void shard_retire(void *arg)
 {
     shard_t *s = arg;
     pthread_mutex_lock(&shard_lock);
-    shard_add(&ended, s);
-    shard_t **p = &shards;
-    while (*p != s)
-        p = &(*p)->next;
-    *p = s->next;
+    s->spare = spares;
+    spares = s;
     pthread_mutex_unlock(&shard_lock);
-    free(s);
-    mine = NULL; /* a later recording in this thread's exit makes a new shard */
+    mine = NULL; /* a later recording in this thread's exit takes a shard again */
 }
 
 static void make_shard_key(void) { pthread_key_create(&shard_key, shard_retire); }
@@ -122,10 +121,15 @@ static shard_t *my_shard(void)
     if (mine)
         return mine;
     pthread_once(&shard_once, make_shard_key);
-    shard_t *s = pm_calloc(1, sizeof *s);
     pthread_mutex_lock(&shard_lock);
-    s->next = shards;
-    shards = s;
+    shard_t *s = spares;
+    if (s)
+        spares = s->spare;
+    else {
+        s = pm_calloc(1, sizeof *s);
+        s->next = shards;
+        shards = s;
+    }
     pthread_mutex_unlock(&shard_lock);
     pthread_setspecific(shard_key, s);
     return mine = s;
@@ -135,7 +139,6 @@ static shard_t *my_shard(void)
 static void shards_sum(shard_t *sum)
 {
     pthread_mutex_lock(&shard_lock);
-    shard_add(sum, &ended);
     for (shard_t *s = shards; s; s = s->next)
         shard_add(sum, s);
     pthread_mutex_unlock(&shard_lock);
