@@ -1,6 +1,12 @@
 /* metrics: the registry (see metrics.h). Built-in metrics are fixed arrays of
  * relaxed atomics, recorded from libmilter's worker threads, the watchdog and
- * the reload thread; the endpoint's thread reads them while rendering.
+ * the reload thread; the endpoint's thread reads them while rendering. The
+ * ones every message and handler run records (messages, verdicts, durations,
+ * busy VMs) are per thread: each thread adds to its own shard with plain
+ * relaxed stores (no shared cache line, no locked instruction) and a rendering
+ * sums the shards. Shards are never freed: a thread that ends leaves its
+ * counts in its shard and hands it to the next new thread, which adds on
+ * (libmilter starts and ends workers all the time: no allocation or fold each).
  * Custom series live in one list under custom_lock and are never freed. */
 #include "metrics/metrics.h"
 
@@ -8,6 +14,7 @@
 #include <math.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,11 +40,31 @@ typedef struct {
 
 static atomic_ullong sessions_total, reloads_ok, reloads_failed, watchdog_kills, vm_waits, vm_replaced;
 static atomic_llong sessions_open;
-static atomic_int vm_pool_size, vm_busy;
-static atomic_ullong messages[N_VERDICTS];
-static atomic_ullong verdicts[N_PHASES][N_VERDICTS];
-static histogram_t handler_seconds[N_PHASES];
-static histogram_t message_seconds;
+static atomic_int vm_pool_size;
+
+/* What each message and handler run records, one per thread. Written only by
+ * its thread (relaxed load + store), read by renderings under shard_lock. */
+typedef struct shard {
+    struct shard *next;  /* every shard made */
+    struct shard *spare; /* next on the spare list (its thread ended) */
+    atomic_ullong messages[N_VERDICTS];
+    atomic_ullong verdicts[N_PHASES][N_VERDICTS];
+    histogram_t handler_seconds[N_PHASES];
+    histogram_t message_seconds;
+    atomic_llong vm_busy; /* this thread's borrows less its returns: 0 or 1 */
+} shard_t;
+
+_Static_assert(offsetof(shard_t, vm_busy) - offsetof(shard_t, messages) ==
+                   sizeof(((shard_t *)0)->messages) + sizeof(((shard_t *)0)->verdicts) +
+                       sizeof(((shard_t *)0)->handler_seconds) + sizeof(histogram_t),
+               "shard_add walks the counters from messages to vm_busy as one array");
+
+static pthread_mutex_t shard_lock = PTHREAD_MUTEX_INITIALIZER;
+static shard_t *shards; /* every shard, under shard_lock */
+static shard_t *spares; /* shards of ended threads, under shard_lock */
+static pthread_key_t shard_key;
+static pthread_once_t shard_once = PTHREAD_ONCE_INIT;
+static _Thread_local shard_t *mine;
 
 /* Handler errors by phase and exception class. Class names are kept in
  * arrival order, at most MAX_ERROR_CLASSES; later ones count as "other", so
@@ -59,16 +86,78 @@ static atomic_ullong limits_hit[N_LIMITS];
 static void bump(atomic_ullong *c) { atomic_fetch_add_explicit(c, 1, RELAXED); }
 static int verdict_index(int v) { return v >= 0 && v < N_VERDICTS ? v : N_VERDICTS - 1; }
 
+/* Adds to a counter only the calling thread writes: no locked instruction. */
+static void own_add(atomic_ullong *c, unsigned long long n)
+{
+    atomic_store_explicit(c, atomic_load_explicit(c, RELAXED) + n, RELAXED);
+}
+
+/* Adds shard `from` into `to`, a rendering's sum; under shard_lock. */
+static void shard_add(shard_t *to, shard_t *from)
+{
+    atomic_ullong *t = (atomic_ullong *)&to->messages, *f = (atomic_ullong *)&from->messages;
+    /* every field from messages to vm_busy is a 64-bit counter */
+    size_t n = (offsetof(shard_t, vm_busy) - offsetof(shard_t, messages)) / sizeof(atomic_ullong);
+    for (size_t i = 0; i < n; i++)
+        own_add(&t[i], atomic_load_explicit(&f[i], RELAXED));
+    atomic_store_explicit(&to->vm_busy, atomic_load_explicit(&to->vm_busy, RELAXED) +
+                                            atomic_load_explicit(&from->vm_busy, RELAXED), RELAXED);
+}
+
+static void shard_retire(void *arg)
+{
+    shard_t *s = arg;
+    pthread_mutex_lock(&shard_lock);
+    s->spare = spares;
+    spares = s;
+    pthread_mutex_unlock(&shard_lock);
+    mine = NULL; /* a later recording in this thread's exit takes a shard again */
+}
+
+static void make_shard_key(void) { pthread_key_create(&shard_key, shard_retire); }
+
+static shard_t *my_shard(void)
+{
+    if (mine)
+        return mine;
+    pthread_once(&shard_once, make_shard_key);
+    pthread_mutex_lock(&shard_lock);
+    shard_t *s = spares;
+    if (s)
+        spares = s->spare;
+    else {
+        s = pm_calloc(1, sizeof *s);
+        s->next = shards;
+        shards = s;
+    }
+    pthread_mutex_unlock(&shard_lock);
+    pthread_setspecific(shard_key, s);
+    return mine = s;
+}
+
+/* Every thread's counts so far, into *sum (zeroed by the caller). */
+static void shards_sum(shard_t *sum)
+{
+    pthread_mutex_lock(&shard_lock);
+    for (shard_t *s = shards; s; s = s->next)
+        shard_add(sum, s);
+    pthread_mutex_unlock(&shard_lock);
+}
+
 void pm_metrics_session_opened(void)
 {
     bump(&sessions_total);
     atomic_fetch_add_explicit(&sessions_open, 1, RELAXED);
 }
 void pm_metrics_session_closed(void) { atomic_fetch_sub_explicit(&sessions_open, 1, RELAXED); }
-void pm_metrics_verdict(pm_phase_t phase, int verdict) { bump(&verdicts[phase][verdict_index(verdict)]); }
+void pm_metrics_verdict(pm_phase_t phase, int verdict) { own_add(&my_shard()->verdicts[phase][verdict_index(verdict)], 1); }
 void pm_metrics_reload(int ok) { bump(ok ? &reloads_ok : &reloads_failed); }
 void pm_metrics_vm_created(int vms) { atomic_fetch_add_explicit(&vm_pool_size, vms, RELAXED); }
-void pm_metrics_vm_busy(int delta) { atomic_fetch_add_explicit(&vm_busy, delta, RELAXED); }
+void pm_metrics_vm_busy(int delta)
+{
+    shard_t *s = my_shard();
+    atomic_store_explicit(&s->vm_busy, atomic_load_explicit(&s->vm_busy, RELAXED) + delta, RELAXED);
+}
 void pm_metrics_vm_wait(void) { bump(&vm_waits); }
 void pm_metrics_vm_replaced(void) { bump(&vm_replaced); }
 void pm_metrics_watchdog_kill(void) { bump(&watchdog_kills); }
@@ -102,9 +191,12 @@ void pm_metrics_handler_error(pm_phase_t phase, const char *class)
 void pm_metrics_totals(long long *open, unsigned long long *total)
 {
     *open = atomic_load_explicit(&sessions_open, RELAXED);
+    shard_t *sum = pm_calloc(1, sizeof *sum);
+    shards_sum(sum);
     *total = 0;
     for (int v = 0; v < N_VERDICTS; v++)
-        *total += atomic_load_explicit(&messages[v], RELAXED);
+        *total += atomic_load_explicit(&sum->messages[v], RELAXED);
+    free(sum);
 }
 
 void pm_metrics_limit_hit(const char *limit)
@@ -122,20 +214,22 @@ static int bucket_of(double seconds)
     return i;
 }
 
+/* Into the calling thread's own histogram h. */
 static void observe(histogram_t *h, double seconds)
 {
-    bump(&h->bucket[bucket_of(seconds)]);
-    atomic_fetch_add_explicit(&h->sum_ns, (unsigned long long)(seconds * 1e9), RELAXED);
-    bump(&h->count);
+    own_add(&h->bucket[bucket_of(seconds)], 1);
+    own_add(&h->sum_ns, (unsigned long long)(seconds * 1e9));
+    own_add(&h->count, 1);
 }
 
-void pm_metrics_handler_ran(pm_phase_t phase, double seconds) { observe(&handler_seconds[phase], seconds); }
+void pm_metrics_handler_ran(pm_phase_t phase, double seconds) { observe(&my_shard()->handler_seconds[phase], seconds); }
 
 void pm_metrics_message(int verdict, double seconds)
 {
-    bump(&messages[verdict_index(verdict)]);
+    shard_t *s = my_shard();
+    own_add(&s->messages[verdict_index(verdict)], 1);
     if (seconds >= 0)
-        observe(&message_seconds, seconds);
+        observe(&s->message_seconds, seconds);
 }
 
 /* ---- custom series ---- */
@@ -317,8 +411,10 @@ static void histogram_lines(FILE *f, const char *name, const char *labels, const
     (void)count;
 }
 
-static void render_verdicts(FILE *f)
+static void render_verdicts(FILE *f, shard_t *sum)
 {
+    atomic_ullong *messages = sum->messages;
+    atomic_ullong(*verdicts)[N_VERDICTS] = sum->verdicts;
     header(f, "pmilter_messages_total", "counter", "Messages by final verdict.");
     for (int v = 0; v < N_VERDICTS; v++)
         if (LOAD(messages[v]))
@@ -349,8 +445,9 @@ static void atomic_histogram_lines(FILE *f, const char *name, const char *labels
     histogram_lines(f, name, labels, bucket, LOAD(h->sum_ns) / 1e9, LOAD(h->count));
 }
 
-static void render_durations(FILE *f)
+static void render_durations(FILE *f, shard_t *sum)
 {
+    histogram_t *handler_seconds = sum->handler_seconds;
     header(f, "pmilter_handler_duration_seconds", "histogram", "Time a handler ran, by phase.");
     for (int p = 0; p < N_PHASES; p++) {
         if (LOAD(handler_seconds[p].count) == 0)
@@ -361,7 +458,7 @@ static void render_durations(FILE *f)
     }
     header(f, "pmilter_message_duration_seconds", "histogram",
            "Time from a message's first callback (MAIL FROM) to its final verdict.");
-    atomic_histogram_lines(f, "pmilter_message_duration_seconds", "", &message_seconds);
+    atomic_histogram_lines(f, "pmilter_message_duration_seconds", "", &sum->message_seconds);
 }
 
 static long rss_bytes(void)
@@ -393,12 +490,12 @@ static void render_process(FILE *f)
     fprintf(f, "pmilter_resident_memory_bytes %ld\n", rss_bytes());
 }
 
-static void render_vm_pool(FILE *f)
+static void render_vm_pool(FILE *f, shard_t *sum)
 {
     header(f, "pmilter_vm_pool_size", "gauge", "mruby VMs that exist, in all configuration generations in use.");
     fprintf(f, "pmilter_vm_pool_size %d\n", atomic_load(&vm_pool_size));
     header(f, "pmilter_vm_pool_busy", "gauge", "mruby VMs running a handler now.");
-    fprintf(f, "pmilter_vm_pool_busy %d\n", atomic_load(&vm_busy));
+    fprintf(f, "pmilter_vm_pool_busy %lld\n", LOAD(sum->vm_busy));
     header(f, "pmilter_vm_pool_waits_total", "counter", "Handler runs that found no idle VM and waited for one.");
     fprintf(f, "pmilter_vm_pool_waits_total %llu\n", LOAD(vm_waits));
     header(f, "pmilter_vm_replacements_total", "counter", "VMs retired (watchdog, out of memory or stack).");
@@ -491,10 +588,13 @@ char *pm_metrics_render(size_t *len)
 {
     char *out = NULL;
     FILE *f = open_memstream(&out, len);
-    render_verdicts(f);
-    render_durations(f);
+    shard_t *sum = pm_calloc(1, sizeof *sum);
+    shards_sum(sum);
+    render_verdicts(f, sum);
+    render_durations(f, sum);
     render_process(f);
-    render_vm_pool(f);
+    render_vm_pool(f, sum);
+    free(sum);
     render_limits(f);
     render_subsystems(f);
     render_custom(f);

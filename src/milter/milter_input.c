@@ -12,6 +12,7 @@
  * Threads: libmilter's workers; everything here is per thread. */
 #include <libmilter/mfapi.h>
 #include <libmilter/mfdef.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/time.h>
@@ -36,6 +37,22 @@ int pm_current_mta_command(void)
     return current_command;
 }
 
+size_t pm_count_nuls(const char *p, size_t n)
+{
+    const uint64_t low7 = 0x7f7f7f7f7f7f7f7fULL, ones = 0x0101010101010101ULL;
+    size_t count = 0, i = 0;
+    for (; i + 8 <= n; i += 8) {
+        uint64_t w;
+        memcpy(&w, p + i, sizeof w);
+        /* 0x80 in each byte that is 0, else 0: no carry crosses a byte */
+        uint64_t zero = ~(((w & low7) + low7) | w | low7);
+        count += (size_t)(((zero >> 7) * ones) >> 56); /* sum of the bytes' 0/1 */
+    }
+    for (; i < n; i++)
+        count += p[i] == '\0';
+    return count;
+}
+
 char *__wrap_mi_rd_cmd(int sd, struct timeval *timeout, char *cmd, size_t *rlen, char *name)
 {
     current_fd = sd;
@@ -44,10 +61,7 @@ char *__wrap_mi_rd_cmd(int sd, struct timeval *timeout, char *cmd, size_t *rlen,
     if (buf == NULL || *cmd != SMFIC_MACRO || *rlen < 1)
         return buf;
     /* buf[0] is the command the macros belong to; the strings follow. */
-    size_t strings = 0;
-    for (size_t i = 1; i < *rlen; i++)
-        strings += buf[i] == '\0';
-    if (strings % 2 == 0)
+    if (pm_count_nuls(buf + 1, *rlen - 1) % 2 == 0)
         return buf;
     char *fixed = realloc(buf, *rlen + 2);
     if (fixed == NULL) {

@@ -137,27 +137,39 @@ static void rcpt_clear(pm_rcpt_t *r)
 void pm_reply_clear(pm_reply_t *r)
 {
     r->rcode[0] = '\0';
-    r->xcode = pm_free(r->xcode);
-    r->lines = pm_argv_free(r->lines);
+    if (r->xcode)
+        r->xcode = pm_free(r->xcode);
+    if (r->lines)
+        r->lines = pm_argv_free(r->lines);
 }
 
+/* One allocation per edit (name and value together) and the list grown by
+ * doubling: an eom handler that adds a header costs two mallocs, not four. */
 void pm_call_note_edit(pm_call_t *call, char kind, int index, const char *name, const char *value)
 {
-    call->edits = pm_realloc(call->edits, (call->n_edits + 1) * sizeof *call->edits);
-    call->edits[call->n_edits++] = (pm_header_edit_t){kind, index, pm_strdup(name), value ? pm_strdup(value) : NULL};
+    size_t n = call->n_edits;
+    if ((n & (n - 1)) == 0) /* 0, 1, 2, 4...: the list is full */
+        call->edits = pm_realloc(call->edits, (n ? 2 * n : 1) * sizeof *call->edits);
+    size_t name_len = strlen(name) + 1, value_len = value ? strlen(value) + 1 : 0;
+    char *text = pm_malloc(name_len + value_len);
+    memcpy(text, name, name_len);
+    if (value)
+        memcpy(text + name_len, value, value_len);
+    call->edits[call->n_edits++] = (pm_header_edit_t){kind, index, text, value ? text + name_len : NULL};
 }
 
 void pm_call_clear_edits(pm_call_t *call)
 {
-    for (size_t i = 0; i < call->n_edits; i++) {
+    if (call->edits == NULL)
+        return;
+    for (size_t i = 0; i < call->n_edits; i++)
         free(call->edits[i].name);
-        free(call->edits[i].value);
-    }
     call->edits = pm_free(call->edits);
     call->n_edits = 0;
 }
 
-void pm_session_end_message(pm_session_t *s)
+/* What a message allocates. */
+static void free_message_data(pm_session_t *s)
 {
     s->envfrom = pm_free(s->envfrom);
     s->envfrom_args = pm_argv_free(s->envfrom_args);
@@ -179,6 +191,16 @@ void pm_session_end_message(pm_session_t *s)
     free(s->dkim_sigs);
     s->dkim_sigs = NULL;
     s->n_dkim_sigs = s->dkim_verified = 0;
+    pm_store_clear(&s->message_store);
+}
+
+void pm_session_end_message(pm_session_t *s)
+{
+    /* Called again at each MAIL FROM: usually the last eom freed it all already. */
+    if (s->envfrom || s->envfrom_args || s->rcpts || s->last_rcpt.addr || s->last_rcpt.args || s->headers ||
+        s->body.data || s->body.len || s->body.truncated || s->mime || s->spf || s->spf_helo || s->dkim_sigs ||
+        s->n_dkim_sigs || s->dkim_verified || s->message_store.items || s->message_store.n)
+        free_message_data(s);
     if (s->kept_bytes > 0) { /* most messages keep nothing: no write to the counter every worker shares */
         size_t was = atomic_fetch_sub(&input_bytes, s->kept_bytes);
         assert(was >= s->kept_bytes); /* the process-wide count covers every session's share */
@@ -198,7 +220,6 @@ void pm_session_end_message(pm_session_t *s)
     s->kv_us = 0;
     s->decided_phase = -1;
     s->reply_code[0] = '\0';
-    pm_store_clear(&s->message_store);
 }
 
 pm_session_t *pm_session_free(pm_session_t *s)

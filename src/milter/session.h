@@ -81,7 +81,7 @@ typedef struct pm_reply {
 typedef struct pm_header_edit {
     char kind;   /* 'a' add (last), 'i' insert at index (0: first), 'c' change index'th name (value NULL: delete) */
     int index;
-    char *name, *value; /* owned */
+    char *name, *value; /* one allocation, at name (value points into it or is NULL) */
 } pm_header_edit_t;
 
 /* One handler invocation: what the Ruby bindings read through mrb->ud. */

@@ -51,10 +51,24 @@ static mrb_value headers_fetch_all(mrb_state *mrb, mrb_value self)
     return find(mrb, 0);
 }
 
+/* The two String arguments of add/[]= as C strings, as mrb_get_args "zz"
+ * takes them (same errors: wrong count, not a String, an embedded NUL) without
+ * parsing a format on every header an eom handler adds. */
+static void two_cstrs(mrb_state *mrb, const char **a, const char **b)
+{
+    mrb_int argc = mrb_get_argc(mrb);
+    if (argc != 2)
+        mrb_argnum_error(mrb, argc, 2, 2);
+    const mrb_value *argv = mrb_get_argv(mrb);
+    *a = mrb_string_cstr(mrb, mrb_ensure_string_type(mrb, argv[0]));
+    *b = mrb_string_cstr(mrb, mrb_ensure_string_type(mrb, argv[1]));
+}
+
 static mrb_value headers_add(mrb_state *mrb, mrb_value self)
 {
-    char *name, *value, err[256]; /* "z" raises ArgumentError on an embedded NUL */
-    mrb_get_args(mrb, "zz", &name, &value);
+    const char *name, *value;
+    char err[256];
+    two_cstrs(mrb, &name, &value);
     pm_mrb_require_phase(mrb, PM_PHASE_EOM, "Pmilter::Session::Headers#add");
     pm_mrb_raise_action(mrb, pm_action_add_header(pm_mrb_call(mrb)->ctx, name, value, strlen(value), err, sizeof err),
           "Pmilter::Session::Headers#add", err);

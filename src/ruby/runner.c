@@ -27,11 +27,10 @@ int pm_runner_run(pm_runtime_t *rt, pm_call_t *call, char *err, size_t errlen)
         return -1;
     }
     pm_metrics_vm_busy(1);
-    pm_watch_t watch;
-    watch.holds_message = call->session && call->session->in_message;
-    pm_watch_begin(&watch, call->session ? call->session->fd : -1, call->session ? call->session->id : 0, call->phase,
-                   path, rt->pool);
-    call->started = watch.start; /* the watchdog's clock: one clock read per run fewer */
+    clock_gettime(CLOCK_MONOTONIC, &call->started); /* also the watchdog's clock */
+    pm_session_t *s = call->session;
+    pm_watch_t *watch = pm_watch_begin(&call->started, s ? s->fd : -1, s ? s->id : 0, call->phase, path, rt->pool,
+                                       s && s->in_message);
     int rc = pm_vm_run(vm, call, err, errlen);
     struct timespec done;
     clock_gettime(CLOCK_MONOTONIC, &done);
@@ -39,7 +38,7 @@ int pm_runner_run(pm_runtime_t *rt, pm_call_t *call, char *err, size_t errlen)
     if (call->session) /* the per-message log line's handler_us */
         call->session->handler_us += (done.tv_sec - call->started.tv_sec) * 1000000LL + (done.tv_nsec - call->started.tv_nsec) / 1000;
     pm_metrics_vm_busy(-1);
-    if (pm_watch_end(&watch)) {
+    if (pm_watch_end(watch)) {
         /* The watchdog gave this VM up and the pool replaced it. */
         pm_warn("%s came back after the watchdog gave up on it", path);
         pm_vm_free(vm);

@@ -54,11 +54,14 @@ pm_runtime_t *pm_runtime_free(pm_runtime_t *rt)
     return NULL;
 }
 
+/* The lock orders installs against acquires: while it is held, current's own
+ * reference keeps it alive, so an acquire can count itself in. Retain and
+ * release (several per connection) are plain atomic counts. */
 void pm_runtime_install(pm_runtime_t *rt)
 {
+    atomic_fetch_add(&rt->refs, 1);
     pthread_mutex_lock(&lock);
     pm_runtime_t *old = current;
-    rt->refs++;
     current = rt;
     pthread_mutex_unlock(&lock);
     if (old)
@@ -70,26 +73,24 @@ pm_runtime_t *pm_runtime_acquire(void)
     pthread_mutex_lock(&lock);
     pm_runtime_t *rt = current;
     if (rt)
-        rt->refs++;
+        atomic_fetch_add_explicit(&rt->refs, 1, memory_order_relaxed);
     pthread_mutex_unlock(&lock);
     return rt;
 }
 
 pm_runtime_t *pm_runtime_retain(pm_runtime_t *rt)
 {
-    pthread_mutex_lock(&lock);
-    rt->refs++;
-    pthread_mutex_unlock(&lock);
+    int was = atomic_fetch_add_explicit(&rt->refs, 1, memory_order_relaxed);
+    assert(was > 0); /* the caller holds a reference */
+    (void)was;
     return rt;
 }
 
 void pm_runtime_release(pm_runtime_t *rt)
 {
-    pthread_mutex_lock(&lock);
-    assert(rt->refs > 0); /* a release without its acquire would free a generation in use */
-    int last = --rt->refs == 0;
-    pthread_mutex_unlock(&lock);
-    if (last) {
+    int was = atomic_fetch_sub_explicit(&rt->refs, 1, memory_order_acq_rel); /* the freeing thread sees every use */
+    assert(was > 0); /* a release without its acquire would free a generation in use */
+    if (was == 1) {
         pm_debug("freeing a configuration generation nobody uses any more");
         pm_runtime_free(rt);
     }

@@ -5,6 +5,7 @@
  * which is freed when its last session closes. Thread-safe. */
 #ifndef PM_RUNTIME_H
 #define PM_RUNTIME_H
+#include <stdatomic.h>
 #include <stddef.h>
 
 #include "core/config.h"
@@ -15,7 +16,7 @@ typedef struct pm_runtime {
     pm_config_t *cfg;
     pm_scripts_t *scripts;
     pm_vm_pool_t *pool; /* NULL until pm_runtime_start */
-    int refs;           /* sessions using it, +1 while it is the current one */
+    atomic_int refs;    /* sessions using it, +1 while it is the current one */
 } pm_runtime_t;
 
 /* Loads and checks the config (logging its warnings) and compiles every

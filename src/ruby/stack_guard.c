@@ -123,9 +123,10 @@ static void learn_thread(void)
 
 void pm_stack_guard_arm(sigjmp_buf *overflow)
 {
-    pthread_once(&once, install_handler);
-    if (!guard.ready)
+    if (!guard.ready) { /* a thread's first run: ready implies the handler is installed */
+        pthread_once(&once, install_handler);
         learn_thread();
+    }
     guard.overflow = overflow;
 }
 

@@ -1,7 +1,8 @@
 /* vm_pool: the set of ready VMs. A callback borrows one VM for as long as its
  * handler runs and gives it back; a few VMs serve any number of connections.
  * Starts with min_worker VMs, grows up to max_worker when all are busy, then
- * callers wait. Owns the only mutex in pmilter's own code. Thread-safe. */
+ * callers wait. A VM given back waits on the giving thread's shelf, so that
+ * thread's next borrow takes it without a lock (vm_pool.c). Thread-safe. */
 #ifndef PM_VM_POOL_H
 #define PM_VM_POOL_H
 #include <stddef.h>

@@ -13,24 +13,19 @@
 #include "core/phase.h"
 #include "ruby/vm_pool.h"
 
-typedef struct pm_watch {
-    struct pm_watch *prev, *next;
-    struct timespec start;
-    int fd;                /* the MTA connection, -1 if unknown */
-    unsigned long session; /* for the log */
-    pm_phase_t phase;
-    const char *script;    /* handler file, for the log */
-    pm_vm_pool_t *pool;    /* told to forget the stuck VM */
-    int fired;             /* the watchdog gave up on this call */
-    int holds_message;     /* set before pm_watch_begin: the session is inside a message */
-} pm_watch_t;
+/* The calling thread's watch slot (watchdog.c): one per libmilter worker,
+ * reused for each of its handler runs, so a run is watched without a lock. */
+typedef struct pm_watch pm_watch_t;
 
 void pm_watchdog_start(int timeout_seconds);
 void pm_watchdog_stop(void);
-/* Brackets one handler run. pm_watch_end returns 1 if the watchdog fired:
- * the VM then belongs to nobody (the pool has already replaced it). */
-void pm_watch_begin(pm_watch_t *w, int fd, unsigned long session, pm_phase_t phase, const char *script,
-                    pm_vm_pool_t *pool);
+
+/* Brackets one handler run on the calling thread, which began at start
+ * (CLOCK_MONOTONIC). holds_message: the session is inside a message.
+ * pm_watch_end returns 1 if the watchdog fired: the VM then belongs to nobody
+ * (the pool has already replaced it). */
+pm_watch_t *pm_watch_begin(const struct timespec *start, int fd, unsigned long session, pm_phase_t phase,
+                           const char *script, pm_vm_pool_t *pool, int holds_message);
 int pm_watch_end(pm_watch_t *w);
 /* How many handlers are stuck right now, and how many of them hold a message
  * open (a stop need not wait for those messages: they never end). */

@@ -4,7 +4,7 @@
 # endpoint fetched with curl and parsed by prometheus_client's text-format
 # parser (samples.py); counts checked exactly against what was sent. Also
 # sd_notify against a test NOTIFY_SOCKET (t_notify.sh).
-# checks: 134  (the least number of PASS/FAIL lines; test/run.sh enforces it)
+# checks: 144  (the least number of PASS/FAIL lines; test/run.sh enforces it)
 cd "$(dirname "$0")/../.." || exit 1
 . test/lib.sh
 trap _run_cleanup EXIT
@@ -159,6 +159,9 @@ stop_pmilter
 
 # --- operations metrics: message time, errors by class, VM pool, DNS, MIME ---
 . test/metrics/t_ops.sh
+
+# --- the VM pool under contention and reload ---
+. test/metrics/t_pool.sh
 
 # --- systemd notify ---
 . test/metrics/t_notify.sh

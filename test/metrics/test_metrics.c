@@ -36,6 +36,24 @@ static void *reject_many(void *arg)
     return NULL;
 }
 
+/* Per-thread shards: counts of threads still alive (parked on the barrier)
+ * are in a rendering, and stay exact once those threads end. */
+static pthread_barrier_t recorded, rendered;
+
+static void *record_and_park(void *arg)
+{
+    (void)arg;
+    for (int i = 0; i < 1000; i++) {
+        pm_metrics_handler_ran(PM_PHASE_EOM, 0.0001);
+        pm_metrics_verdict(PM_PHASE_EOM, SMFIS_TEMPFAIL);
+    }
+    pm_metrics_vm_busy(1); /* still holding a VM while parked */
+    pthread_barrier_wait(&recorded);
+    pthread_barrier_wait(&rendered);
+    pm_metrics_vm_busy(-1);
+    return NULL;
+}
+
 static pm_series_t *series(char kind, const char *name, const char *k, const char *v, int *dropped, char *err)
 {
     const char *labels[] = {k, v};
@@ -61,6 +79,23 @@ int main(void)
         pthread_join(t[i], NULL);
     render();
     CHECK("metrics unit: 8 threads x 100000 counted exactly", has_line("pmilter_messages_total{verdict=\"reject\"} 800000"));
+
+    pthread_barrier_init(&recorded, NULL, 5);
+    pthread_barrier_init(&rendered, NULL, 5);
+    for (int i = 0; i < 4; i++)
+        pthread_create(&t[i], NULL, record_and_park, NULL);
+    pthread_barrier_wait(&recorded);
+    render();
+    CHECK("metrics unit: live threads' counts are summed", has_line("pmilter_handler_duration_seconds_count{phase=\"eom\"} 4000") &&
+                                                                 has_line("pmilter_verdicts_total{phase=\"eom\",verdict=\"tempfail\"} 4000"));
+    CHECK("metrics unit: VMs busy in live threads", has_line("pmilter_vm_pool_busy 4"));
+    pthread_barrier_wait(&rendered);
+    for (int i = 0; i < 4; i++)
+        pthread_join(t[i], NULL);
+    render();
+    CHECK("metrics unit: ended threads' counts stay exact", has_line("pmilter_handler_duration_seconds_count{phase=\"eom\"} 4000") &&
+                                                                has_line("pmilter_verdicts_total{phase=\"eom\",verdict=\"tempfail\"} 4000") &&
+                                                                has_line("pmilter_vm_pool_busy 0"));
 
     int dropped;
     char err[256];

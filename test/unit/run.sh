@@ -1,6 +1,6 @@
 #!/bin/bash
 # Runs every unit test binary built by test/unit/unit.mk, then harness.sh (test/run.sh itself).
-# checks: 191  (the least number of PASS/FAIL lines; test/run.sh enforces it)
+# checks: 195  (the least number of PASS/FAIL lines; test/run.sh enforces it)
 cd "$(dirname "$0")/../.." || exit 1
 BUILD=${BUILD:-build/default}
 rc=0
