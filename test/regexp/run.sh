@@ -163,7 +163,8 @@ for engine in default oniguruma; do
         [ "$(basename "$f")" = memory.rb ] && args=(--charge-limit 2000000)
         label=""
         [ $engine = oniguruma ] && label="oniguruma: "
-        PMILTER_REGEXP_ENGINE=$engine timeout 120 "$runner" "${args[@]}" "$f" 2>"$out/own.stderr" |
+        cat $here/check.rb "$f" >"$out/own.rb" # check() for the file; mruby has no require
+        PMILTER_REGEXP_ENGINE=$engine timeout 120 "$runner" "${args[@]}" "$out/own.rb" 2>"$out/own.stderr" |
             sed "s/^\(PASS\|FAIL\): /\1: $label/" >"$out/own.out"
         rc=${PIPESTATUS[0]}
         relay "$out/own.out"

@@ -3,13 +3,6 @@
 # malloc/calloc/realloc call at all (mruby's allocations included; the
 # runner counts them in __allocs). Under the sanitizers malloc is theirs and
 # __allocs is -1: the counts are then not judged.
-def check(name)
-  ok, why = yield
-  puts ok ? "PASS: #{name}" : "FAIL: #{name}: #{why}"
-rescue Exception => e
-  puts "FAIL: #{name}: #{e.class}: #{e.message}"
-end
-
 # Allocations made by 200 runs of the block (the loop itself allocates nothing).
 def allocs_in_200
   yield

@@ -1,12 +1,5 @@
 # No Regexp operation raises on any subject bytes (issue 11 A3). CRuby raises
 # on broken UTF-8, so it cannot judge these; docs/regexp.md says what they do.
-def check(name)
-  ok, why = yield
-  puts ok ? "PASS: #{name}" : "FAIL: #{name}: #{why}"
-rescue Exception => e
-  puts "FAIL: #{name}: #{e.class}: #{e.message}"
-end
-
 PATTERNS = [/[\W]/, /[^\W\d]+/, /[\w\W]/, /\W+/i, /\p{L}+/, /[^\p{Han}]/, /\p{Cyrillic}{2,}/, /\u3042|a/,
             /[\u{3040}-\u{30ff}]/, /\P{ASCII}/, /[[:^alpha:]]/, /(?<w>\w+)\b/, /\X/, /./m, //, /\R/, /[\x{100}-\x{10FFFF}]/]
 BYTES = (0..255).map(&:chr).join

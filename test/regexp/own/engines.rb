@@ -3,13 +3,6 @@
 # The corpus (corpus/pcre.rb) checks that the answers are CRuby's on both.
 # Under PMILTER_REGEXP_ENGINE=oniguruma every pattern is on Oniguruma: run.sh
 # runs this file in the default mode only.
-def check(name)
-  ok, why = yield
-  puts ok ? "PASS: #{name}" : "FAIL: #{name}: #{why}"
-rescue Exception => e
-  puts "FAIL: #{name}: #{e.class}: #{e.message}"
-end
-
 PCRE2 = [/^a$/, /\Aa\z/, /a\Z/, /\Ga/, /a.b/m, /a(?i)bc/, /a(?i:b)c/, /a(?-i)b/i, /(?m:.)/, /\h\H/, /[\h-]/, /\v/, /\R/,
          /\u3044/, /\u{61 e9}/, /\x41/, /a{,3}/, /a{2,}b{1}/, /x{y}/, /\bword\b/, /\B/, /(?<y>\d+)-(\d+)/, /(?<x>a)\k<x>/,
          /(?'q'a)\k'q'/, /(a)\1/, /[[:alpha:][:digit:][:upper:][:lower:][:space:][:xdigit:]]/, /[[:^alpha:]]/, /\p{Greek}/,

@@ -4,13 +4,6 @@
 # answers must be the same as with a MatchData, and a loop of them must
 # allocate nothing (mruby's allocations included; __allocs is -1 under the
 # sanitizers, where the counts are not judged). Runs on both engines.
-def check(name)
-  ok, why = yield
-  puts ok ? "PASS: #{name}" : "FAIL: #{name}: #{why}"
-rescue Exception => e
-  puts "FAIL: #{name}: #{e.class}: #{e.message}"
-end
-
 def live_objects
   c = ObjectSpace.count_objects
   c[:TOTAL] - c[:FREE]

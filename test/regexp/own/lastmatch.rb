@@ -1,13 +1,6 @@
 # Code that reads the last-match state after =~ and === (issue 18): this
 # file names $~ and $1, so the runner's scan keeps the state and every
 # match sets it as before. Runs on both engines.
-def check(name)
-  ok, why = yield
-  puts ok ? "PASS: #{name}" : "FAIL: #{name}: #{why}"
-rescue Exception => e
-  puts "FAIL: #{name}: #{e.class}: #{e.message}"
-end
-
 check("the scan saw a reader: this VM keeps the last-match state") do
   [Regexp.__keeps_last_match == true, Regexp.__keeps_last_match.inspect]
 end

@@ -1,12 +1,5 @@
 # A Regexp's program lives as long as the object, and nothing reaches freed or
 # missing memory (issue 11 A2). Run under ASan by `make asan-test`.
-def check(name)
-  ok, why = yield
-  puts ok ? "PASS: #{name}" : "FAIL: #{name}: #{why}"
-rescue Exception => e
-  puts "FAIL: #{name}: #{e.class}: #{e.message}"
-end
-
 def raises(klass)
   yield
   nil

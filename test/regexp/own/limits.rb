@@ -1,11 +1,4 @@
 # Documented behaviour with no CRuby counterpart (docs/regexp.md).
-def check(name)
-  ok, why = yield
-  puts ok ? "PASS: #{name}" : "FAIL: #{name}: #{why}"
-rescue Exception => e
-  puts "FAIL: #{name}: #{e.class}: #{e.message}"
-end
-
 # CRuby 3.1 needs ~30 s here (exponential backtracking); we stop at the limit.
 check("catastrophic (a+)+$ raises RegexpError within 5 s") do
   t = Time.now

@@ -1,12 +1,5 @@
 # Oniguruma's memory counts against the VM's budget (issue 11 A11). Run with
 # `runner --charge-limit 2000000`: 2 MB for programs and match regions.
-def check(name)
-  ok, why = yield
-  puts ok ? "PASS: #{name}" : "FAIL: #{name}: #{why}"
-rescue Exception => e
-  puts "FAIL: #{name}: #{e.class}: #{e.message}"
-end
-
 check("keeping many compiled regexps ends in NoMemoryError") do
   kept = []
   begin

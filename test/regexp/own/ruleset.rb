@@ -2,13 +2,6 @@
 # stands for: for every subject of a generated corpus, set.match(s) must name
 # exactly the rules whose regexp.match?(s) is true, in definition order. Runs
 # on both engines (on Oniguruma every rule falls back).
-def check(name)
-  ok, why = yield
-  puts ok ? "PASS: #{name}" : "FAIL: #{name}: #{why}"
-rescue Exception => e
-  puts "FAIL: #{name}: #{e.class}: #{e.message}"
-end
-
 PCRE = Regexp.new("a").__engine == "pcre2"
 
 # Rules Hyperscan takes (when their pattern is on PCRE2), then the ones it cannot match exactly.
