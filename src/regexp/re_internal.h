@@ -17,6 +17,15 @@
  * declares it only inside khash.h's macros. */
 mrb_noreturn void mrb_raise_nomemory(mrb_state *mrb);
 
+/* Growable text of the pattern translators (re_onig.c, re_pcre.c): NUL-
+ * terminated once anything is put; p stays NULL until then. Aborts on OOM
+ * like the rest of src/regexp. */
+typedef struct {
+    char *p;
+    size_t len, cap;
+} re_text_t;
+void re_text_put(re_text_t *b, const char *s, size_t n);
+
 /* Ruby's option bits, the values of Regexp::IGNORECASE etc. in CRuby. */
 #define RE_IGNORECASE 1
 #define RE_EXTENDED 2

@@ -90,13 +90,7 @@ void re_describe(const char *src, size_t len, int options, char *out, size_t out
 #undef PUT
 }
 
-/* Growable byte buffer for translate(); never fails (falls back to abort on OOM). */
-typedef struct {
-    char *p;
-    size_t len, cap;
-} tbuf;
-
-static void put(tbuf *b, const char *s, size_t n)
+void re_text_put(re_text_t *b, const char *s, size_t n)
 {
     if (b->len + n + 1 > b->cap) {
         size_t cap = (b->cap ? b->cap * 2 : 64) + n;
@@ -108,9 +102,10 @@ static void put(tbuf *b, const char *s, size_t n)
     }
     memcpy(b->p + b->len, s, n);
     b->len += n;
+    b->p[b->len] = '\0';
 }
 
-#define PUTS(b, lit) put((b), (lit), sizeof(lit) - 1)
+#define PUTS(b, lit) re_text_put((b), (lit), sizeof(lit) - 1)
 
 /*
  * [:digit:] and [:space:] are Unicode in CRuby (Nd, White_Space), but the
@@ -143,7 +138,7 @@ static char *translate(const char *src, size_t len, int options, OnigEncoding en
     /* \W in a class runs to the encoding's last character: past it, ISO-8859-1 refuses the class. */
     const char *non_word = enc == ONIG_ENCODING_UTF8 ? "\\x00-\\x2F\\x3A-\\x40\\x5B-\\x5E\\x60\\x7B-\\x{10FFFF}"
                                                      : "\\x00-\\x2F\\x3A-\\x40\\x5B-\\x5E\\x60\\x7B-\\xFF";
-    tbuf b = {0};
+    re_text_t b = {0};
     int depth = 0; /* inside how many [ ] */
     for (size_t i = 0; i < len; i++) {
         char c = src[i];
@@ -156,12 +151,12 @@ static char *translate(const char *src, size_t len, int options, OnigEncoding en
                     PUTS(&b, "[a-zA-Z0-9_]");
             } else if (n == 'W') {
                 if (depth)
-                    put(&b, non_word, strlen(non_word));
+                    re_text_put(&b, non_word, strlen(non_word));
                 else
                     PUTS(&b, "[^a-zA-Z0-9_]");
             } else if (n == 'u' && i + 1 < len && src[i + 1] == '{') {
                 size_t j = i + 2;
-                tbuf cps = {0};
+                re_text_t cps = {0};
                 int ok = 0;
                 while (j < len) {
                     while (j < len && src[j] == ' ')
@@ -176,19 +171,19 @@ static char *translate(const char *src, size_t len, int options, OnigEncoding en
                     if (k == j || (k < len && src[k] != ' ' && src[k] != '}'))
                         break;
                     PUTS(&cps, "\\x{");
-                    put(&cps, src + j, k - j);
+                    re_text_put(&cps, src + j, k - j);
                     PUTS(&cps, "}");
                     j = k;
                 }
                 if (ok) {
-                    put(&b, cps.p, cps.len);
+                    re_text_put(&b, cps.p, cps.len);
                     i = j;
                 } else {
-                    put(&b, src + i - 1, 2);
+                    re_text_put(&b, src + i - 1, 2);
                 }
                 free(cps.p);
             } else {
-                put(&b, src + i - 1, 2);
+                re_text_put(&b, src + i - 1, 2);
             }
         } else if (c == '[') {
             if (depth && i + 1 < len && src[i + 1] == ':') { /* [:alpha:] inside a class */
@@ -196,31 +191,31 @@ static char *translate(const char *src, size_t len, int options, OnigEncoding en
                 size_t n = end ? (size_t)(end - (src + i)) + 1 : 1;
                 const char *unicode = posix_unicode(src + i, n);
                 if (unicode)
-                    put(&b, unicode, strlen(unicode));
+                    re_text_put(&b, unicode, strlen(unicode));
                 else
-                    put(&b, src + i, n);
+                    re_text_put(&b, src + i, n);
                 i += n - 1;
                 continue;
             }
             depth++;
-            put(&b, &c, 1);
+            re_text_put(&b, &c, 1);
             if (i + 1 < len && src[i + 1] == '^')
-                put(&b, src + ++i, 1);
+                re_text_put(&b, src + ++i, 1);
             if (i + 1 < len && src[i + 1] == ']') /* a leading ] is literal */
-                put(&b, src + ++i, 1);
+                re_text_put(&b, src + ++i, 1);
         } else if (c == ']' && depth) {
             depth--;
-            put(&b, &c, 1);
+            re_text_put(&b, &c, 1);
         } else if (c == '#' && !depth && (options & RE_EXTENDED)) {
             const char *nl = memchr(src + i, '\n', len - i);
             size_t n = nl ? (size_t)(nl - (src + i)) : len - i;
-            put(&b, src + i, n);
+            re_text_put(&b, src + i, n);
             i += n - 1;
         } else {
-            put(&b, &c, 1);
+            re_text_put(&b, &c, 1);
         }
     }
-    put(&b, "", 0);
+    re_text_put(&b, "", 0); /* a malloc'd buffer even for an empty pattern */
     *outlen = b.len;
     return b.p;
 }

@@ -40,30 +40,9 @@ static void pcre_init_once(void)
     pcre2_set_bsr(compile_ctx, PCRE2_BSR_UNICODE);
 }
 
-/* Growable output of translate(); aborts on OOM like the rest of src/regexp. */
-typedef struct {
-    char *p;
-    size_t len, cap;
-} obuf;
-
-static void put(obuf *b, const char *s, size_t n)
+static void puts_(re_text_t *b, const char *s)
 {
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = (b->cap ? b->cap * 2 : 128) + n;
-        char *p = realloc(b->p, cap);
-        if (!p)
-            abort();
-        b->p = p;
-        b->cap = cap;
-    }
-    memcpy(b->p + b->len, s, n);
-    b->len += n;
-    b->p[b->len] = '\0';
-}
-
-static void puts_(obuf *b, const char *s)
-{
-    put(b, s, strlen(s));
+    re_text_put(b, s, strlen(s));
 }
 
 /*
@@ -113,7 +92,7 @@ static const char *posix_class(const char *name, size_t n, int negated)
 typedef struct {
     const char *s;
     size_t len, i;
-    obuf out;
+    re_text_t out;
     int icase;           /* /i, or (?i) anywhere: the fold checks apply to the whole pattern */
     int backref;         /* a \1..\9 or \k<name> was seen */
     int quantified_group; /* a group is followed by a quantifier */
@@ -146,8 +125,8 @@ static int tr_hex(tr_t *t)
     unsigned long v = strtoul((char[]){t->s[j], k - j > 1 ? t->s[j + 1] : '\0', '\0'}, NULL, 16);
     if (v >= 0x80)
         return refuse(t, "\\x80-\\xFF (a byte in Ruby)");
-    put(&t->out, "\\x", 2);
-    put(&t->out, t->s + j, k - j);
+    re_text_put(&t->out, "\\x", 2);
+    re_text_put(&t->out, t->s + j, k - j);
     t->i = k - 1;
     return 0;
 }
@@ -171,9 +150,9 @@ static int tr_unicode(tr_t *t)
             unsigned long v = strtoul(t->s + h, NULL, 16);
             if (v > 0x10FFFF || (v >= 0xD800 && v <= 0xDFFF))
                 return refuse(t, "\\u outside Unicode scalar values");
-            put(&t->out, "\\x{", 3);
-            put(&t->out, t->s + h, k - h);
-            put(&t->out, "}", 1);
+            re_text_put(&t->out, "\\x{", 3);
+            re_text_put(&t->out, t->s + h, k - h);
+            re_text_put(&t->out, "}", 1);
             n++;
         }
         if (n == 0)
@@ -186,9 +165,9 @@ static int tr_unicode(tr_t *t)
     unsigned long v = strtoul((char[]){t->s[j], t->s[j + 1], t->s[j + 2], t->s[j + 3], '\0'}, NULL, 16);
     if (v >= 0xD800 && v <= 0xDFFF)
         return refuse(t, "\\u outside Unicode scalar values");
-    put(&t->out, "\\x{", 3);
-    put(&t->out, t->s + j, 4);
-    put(&t->out, "}", 1);
+    re_text_put(&t->out, "\\x{", 3);
+    re_text_put(&t->out, t->s + j, 4);
+    re_text_put(&t->out, "}", 1);
     t->i = j + 3;
     return 0;
 }
@@ -216,8 +195,8 @@ static int tr_property(tr_t *t)
         return refuse(t, "\\p{} name outside the translated list");
     puts_(&t->out, neg ? "\\P{" : "\\p{");
     puts_(&t->out, kind);
-    put(&t->out, name, n);
-    put(&t->out, "}", 1);
+    re_text_put(&t->out, name, n);
+    re_text_put(&t->out, "}", 1);
     t->i = (size_t)(end - t->s);
     return 0;
 }
@@ -291,7 +270,7 @@ static int tr_escape(tr_t *t, int in_class)
     char c = t->s[++t->i];
     switch (c) {
     case 'd': case 'D': case 's': case 'S': case 'w': case 'W': case 't': case 'n': case 'r': case 'f': case 'a': case 'e':
-        put(&t->out, t->s + t->i - 1, 2);
+        re_text_put(&t->out, t->s + t->i - 1, 2);
         return 0;
     case 'v': puts_(&t->out, "\\x0B"); return 0;
     case 'h': puts_(&t->out, in_class ? "0-9a-fA-F" : "[0-9a-fA-F]"); return 0;
@@ -310,7 +289,7 @@ static int tr_escape(tr_t *t, int in_class)
         case 'H': puts_(&t->out, "[^0-9a-fA-F]"); return 0;
         case 'b': case 'B': tr_boundary(t, c == 'b'); return 0;
         case 'A': case 'z': case 'Z': case 'G': case 'R':
-            put(&t->out, t->s + t->i - 1, 2);
+            re_text_put(&t->out, t->s + t->i - 1, 2);
             return 0;
         case 'k': {
             if (t->icase)
@@ -322,7 +301,7 @@ static int tr_escape(tr_t *t, int in_class)
                 return refuse(t, "numbered or malformed \\k");
             t->backref = 1;
             puts_(&t->out, "\\k<");
-            put(&t->out, t->s + j, (size_t)(end - (t->s + j)));
+            re_text_put(&t->out, t->s + j, (size_t)(end - (t->s + j)));
             puts_(&t->out, ">");
             t->i = (size_t)(end - t->s);
             return 0;
@@ -335,12 +314,12 @@ static int tr_escape(tr_t *t, int in_class)
             if (t->i + 1 < t->len && t->s[t->i + 1] >= '0' && t->s[t->i + 1] <= '9')
                 return refuse(t, "multi-digit backreference or octal");
             t->backref = 1;
-            put(&t->out, t->s + t->i - 1, 2);
+            re_text_put(&t->out, t->s + t->i - 1, 2);
             return 0;
         }
     }
     if ((unsigned char)c < 0x80 && !((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))) {
-        put(&t->out, t->s + t->i - 1, 2); /* escaped punctuation or space: literal in both */
+        re_text_put(&t->out, t->s + t->i - 1, 2); /* escaped punctuation or space: literal in both */
         return 0;
     }
     return refuse(t, "escape outside the translated list");
@@ -349,16 +328,16 @@ static int tr_escape(tr_t *t, int in_class)
 /* A character class (i at '['), flat: nested classes and && stay on Oniguruma. */
 static int tr_class(tr_t *t)
 {
-    put(&t->out, "[", 1);
+    re_text_put(&t->out, "[", 1);
     t->i++;
     if (t->i < t->len && t->s[t->i] == '^')
-        put(&t->out, t->s + t->i++, 1);
+        re_text_put(&t->out, t->s + t->i++, 1);
     if (t->i < t->len && t->s[t->i] == ']')
         return refuse(t, "leading ] in a class");
     for (; t->i < t->len; t->i++) {
         char c = t->s[t->i];
         if (c == ']') {
-            put(&t->out, "]", 1);
+            re_text_put(&t->out, "]", 1);
             return 0;
         }
         if (c == '\\') {
@@ -387,7 +366,7 @@ static int tr_class(tr_t *t)
         } else if (c == '&' && t->i + 1 < t->len && t->s[t->i + 1] == '&') {
             return refuse(t, "class intersection &&");
         } else {
-            put(&t->out, &c, 1);
+            re_text_put(&t->out, &c, 1);
         }
     }
     return refuse(t, "unterminated class");
@@ -399,13 +378,13 @@ static int tr_group(tr_t *t)
     const char *s = t->s + t->i;
     size_t left = t->len - t->i;
     if (left < 3 || s[1] != '?') {
-        put(&t->out, "(", 1);
+        re_text_put(&t->out, "(", 1);
         return 0;
     }
     char k = s[2];
     if (k == ':' || k == '=' || k == '!' || k == '>' || k == '\'' ||
         (k == '<' && left > 3 && (s[3] == '=' || s[3] == '!' || s[3] != '\0'))) {
-        put(&t->out, s, 3);
+        re_text_put(&t->out, s, 3);
         t->i += 2;
         return 0;
     }
@@ -420,7 +399,7 @@ static int tr_group(tr_t *t)
         return refuse(t, "absent operator (?~)");
     if (k == '(')
         return refuse(t, "conditional group");
-    put(&t->out, "(?", 2);
+    re_text_put(&t->out, "(?", 2);
     size_t j = 2;
     int on = 1;
     for (; j < left; j++) {
@@ -428,14 +407,14 @@ static int tr_group(tr_t *t)
         if (c == 'i') {
             if (on)
                 t->icase = 1;
-            put(&t->out, "i", 1);
+            re_text_put(&t->out, "i", 1);
         } else if (c == 'm') {
-            put(&t->out, "s", 1);
+            re_text_put(&t->out, "s", 1);
         } else if (c == '-') {
             on = 0;
-            put(&t->out, "-", 1);
+            re_text_put(&t->out, "-", 1);
         } else if (c == ':' || c == ')') {
-            put(&t->out, &c, 1);
+            re_text_put(&t->out, &c, 1);
             t->i += j;
             return 0;
         } else {
@@ -467,15 +446,15 @@ static int tr_interval(tr_t *t)
 {
     size_t end;
     if (!interval_end(t, &end)) {
-        put(&t->out, "\\{", 2);
+        re_text_put(&t->out, "\\{", 2);
         return 0;
     }
     if (end + 1 < t->len && (t->s[end + 1] == '?' || t->s[end + 1] == '+'))
         return refuse(t, "{n,m}? or {n,m}+ (Ruby reads them unlike PCRE2)");
-    put(&t->out, "{", 1);
+    re_text_put(&t->out, "{", 1);
     if (t->s[t->i + 1] == ',')
-        put(&t->out, "0", 1); /* Ruby's {,m} is {0,m}; PCRE2 10.42 reads it literally */
-    put(&t->out, t->s + t->i + 1, end - t->i);
+        re_text_put(&t->out, "0", 1); /* Ruby's {,m} is {0,m}; PCRE2 10.42 reads it literally */
+    re_text_put(&t->out, t->s + t->i + 1, end - t->i);
     t->i = end;
     return 0;
 }
@@ -522,12 +501,12 @@ static void fold_emit(tr_t *t, const char *r, size_t n)
         return;
     unsigned set = ligatures_at(r, n);
     if (!set) {
-        put(&t->out, r, 1);
+        re_text_put(&t->out, r, 1);
         fold_emit(t, r + 1, n - 1);
         return;
     }
     puts_(&t->out, "(?:");
-    put(&t->out, r, 1);
+    re_text_put(&t->out, r, 1);
     fold_emit(t, r + 1, n - 1);
     for (size_t k = 0; k < sizeof ligatures / sizeof ligatures[0]; k++) {
         if (!(set & (1u << k)))
@@ -617,7 +596,7 @@ static char *translate(const char *src, size_t len, int options, const char **wh
             if (fold_runs && is_ascii_letter(c))
                 tr_letters(&t);
             else
-                put(&t.out, &c, 1);
+                re_text_put(&t.out, &c, 1);
             if (c == ')') {
                 int repeated = t.i + 1 < len && strchr("?*+{", src[t.i + 1]);
                 int captures = t.depth > 0 && t.captures[--t.depth];
@@ -652,7 +631,7 @@ static char *translate(const char *src, size_t len, int options, const char **wh
         *why = t.refused;
         return NULL;
     }
-    put(&t.out, "", 0);
+    re_text_put(&t.out, "", 0);
     return t.out.p;
 }
 
