@@ -287,7 +287,6 @@ static int parse_integer(const char *s, size_t len, long long *out)
     return 0;
 }
 
-
 static int mem_incr(void *b, const char *key, size_t klen, long long by, long long ttl_ms, long long *out, char *err,
                     size_t errlen)
 {

@@ -184,7 +184,6 @@ static void put_command(resp_t *q, int argc, const char **argv, const size_t *le
         put_arg(q, argv[i], lens ? lens[i] : strlen(argv[i]));
 }
 
-
 /* Sends a command given as argv and returns its reply, or NULL with err set
  * (the connection is then dropped). A Redis error reply is returned as NULL too. */
 static redisReply *command(pm_kv_redis_t *r, int argc, const char **argv, const size_t *lens, char *err, size_t errlen);

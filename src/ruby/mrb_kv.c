@@ -88,7 +88,8 @@ static mrb_value full_key(mrb_state *mrb, const backend_t *be, mrb_value key)
     }
     size_t plen = be->prefix ? strlen(be->prefix) : 0;
     mrb_value k = mrb_str_new(mrb, NULL, (mrb_int)plen + len); /* allocating moves no other String */
-    memcpy(RSTRING_PTR(k), be->prefix, plen);
+    if (plen)
+        memcpy(RSTRING_PTR(k), be->prefix, plen);
     memcpy(RSTRING_PTR(k) + plen, p, (size_t)len);
     return k;
 }
