@@ -28,6 +28,7 @@
 #include "milter/actions.h"
 #include "milter/milter_accept.h"
 #include "milter/milter_input.h"
+#include "milter/mta_read.h"
 #include "milter/session.h"
 #include "ruby/runner.h"
 #include "ruby/runtime.h"
@@ -645,6 +646,7 @@ int pm_milter_prepare(const pm_config_t *cfg, int listen_fd)
 {
     fit_fd_limit(cfg->max_sessions);
     pm_accept_guard(listen_fd);
+    pm_mta_read_init();
     struct smfiDesc desc = {
         .xxfi_name = cfg->name,
         .xxfi_version = SMFI_VERSION,

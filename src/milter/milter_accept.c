@@ -7,10 +7,11 @@
  * milter_default_action instead of waiting), takes the reserve back, logs at
  * most once a minute and pauses 10 ms.
  * Other accept() calls (a handler's TCPServer, through libmruby) pass through.
- * Also -Wl,--wrap=poll: each time the listener polls its socket (libmilter
- * does at least every MI_CHK_TIME = 5 s) the time is noted, the heartbeat
- * the systemd watchdog pings on (core/notify.c). The listener is the main
- * thread (smfi_main runs it).
+ * Each time the listener polls its socket (libmilter does at least every
+ * MI_CHK_TIME = 5 s; the poll wrapper in mta_read.c tells us) the time is
+ * noted, the heartbeat the systemd watchdog pings on (core/notify.c). The
+ * listener is the main thread (smfi_main runs it). Accepted connections are
+ * handed to mta_read.c's read-ahead.
  * Threads: libmilter's listener thread for the listening socket; any thread
  * for other sockets and polls, which only pass through. */
 #include <errno.h>
@@ -22,12 +23,11 @@
 #include <unistd.h>
 
 #include "core/log.h"
+#include "milter/mta_read.h"
 #include "milter/milter_accept.h"
 
 int __real_accept(int fd, struct sockaddr *addr, socklen_t *len);
 int __wrap_accept(int fd, struct sockaddr *addr, socklen_t *len);
-int __real_poll(struct pollfd *fds, nfds_t n, int timeout);
-int __wrap_poll(struct pollfd *fds, nfds_t n, int timeout);
 
 static int milter_listen_fd = -1; /* set before libmilter's listener starts */
 static int reserve_fd = -1;
@@ -84,18 +84,16 @@ double pm_accept_stalled_seconds(void)
     return (monotonic_ms() - atomic_load(&listener_seen_ms)) / 1000.0;
 }
 
-/* Out of line, so that the workers' polls (~15 per message) pass straight
- * through: the wrapper is then a compare and a jump. */
+/* Out of line, so that other polls pass straight through: a compare and a jump. */
 __attribute__((noinline, cold)) static void listener_polls(void)
 {
     atomic_store_explicit(&listener_seen_ms, monotonic_ms(), memory_order_relaxed);
 }
 
-int __wrap_poll(struct pollfd *fds, nfds_t n, int timeout)
+void pm_accept_polled(int fd)
 {
-    if (n == 1 && fds[0].fd == milter_listen_fd && milter_listen_fd >= 0)
+    if (fd == milter_listen_fd && milter_listen_fd >= 0)
         listener_polls();
-    return __real_poll(fds, n, timeout);
 }
 
 int __wrap_accept(int fd, struct sockaddr *addr, socklen_t *len)
@@ -107,5 +105,7 @@ int __wrap_accept(int fd, struct sockaddr *addr, socklen_t *len)
         shed_connection(fd, errno);
         errno = ECONNABORTED; /* libmilter goes back to waiting */
     }
+    if (conn >= 0)
+        pm_mta_read_opened(conn);
     return conn;
 }

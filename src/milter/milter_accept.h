@@ -7,6 +7,8 @@
 
 /* Guards accept() on listen_fd and opens the reserve descriptor. */
 void pm_accept_guard(int listen_fd);
+/* The poll wrapper (mta_read.c) saw a poll of the single descriptor fd. */
+void pm_accept_polled(int fd);
 /* Seconds since libmilter's listener last waited for a connection (it does
  * so at least every 5 s when healthy): the systemd watchdog's evidence. */
 double pm_accept_stalled_seconds(void);
