@@ -9,10 +9,10 @@ CFLAGS   += -std=c11 -D_GNU_SOURCE -Isrc $(OPT) -g -Wall -Wextra -Wshadow -Wform
 CXXFLAGS += -std=c++17 -Isrc $(OPT) -g -Wall -Wextra $(SAN)
 # libmilter statically, so that --wrap can reach into it: sigwait (prompt shutdown, src/core/signals.c)
 # mi_rd_cmd (input repair, src/milter/milter_input.c), accept (no spin on EMFILE,
-# src/milter/milter_accept.c), and read, poll and close (read-ahead on the MTA connections,
+# src/milter/milter_accept.c), and read, writev, poll and close (fewer system calls on the MTA connections,
 # src/milter/mta_read.c, which also notes the listener's polls: the systemd watchdog's heartbeat).
 LDLIBS   += -l:libmilter.a -lmruby -lonig -lpcre2-8 -lhs -lunbound -lhiredis -lmicrohttpd -lsystemd -lopendkim -lopendmarc -lcrypto $(shell pkg-config --libs gmime-3.0 2>/dev/null) -lzip -lm -lpthread -lstdc++
-WRAP_FLAGS := -Wl,--wrap=sigwait -Wl,--wrap=mi_rd_cmd -Wl,--wrap=accept -Wl,--wrap=poll -Wl,--wrap=read -Wl,--wrap=close
+WRAP_FLAGS := -Wl,--wrap=sigwait -Wl,--wrap=mi_rd_cmd -Wl,--wrap=accept -Wl,--wrap=poll -Wl,--wrap=read -Wl,--wrap=close -Wl,--wrap=writev
 LDFLAGS  += $(WRAP_FLAGS) $(SAN)
 
 BUILD    ?= build/default

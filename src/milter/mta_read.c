@@ -13,26 +13,30 @@
  * still comes after a poll said there are bytes (so it never blocks), end of
  * file and errors come back from the real read as before.
  *
- * Bytes left in a buffer when libmilter hands the session back to its
- * controller (it does so only when the 1 ms poll said "nothing there", which
- * a buffered connection never says, except after QUIT_NC) are seen by the
- * controller's poll: while any connection holds buffered bytes, a poll of
- * several descriptors first looks for them and answers at once.
+ * libmilter hands a session back to its controller only when that 1 ms poll
+ * says "nothing there" (engine.c; QUIT_NC carries on in the same loop),
+ * which is never said while bytes are buffered: the controller's poll of its
+ * idle sessions never needs to know about the buffers.
  *
- * Each connection has a slot in a table indexed by descriptor, marked by the
- * accept wrapper and cleared by the close wrapper (libmilter closes its
- * sessions with close), so that a descriptor number reused for another file
- * is never taken for an MTA connection. Descriptors beyond the table are read
- * as libmilter asks.
- * Threads: a slot's buffer is used by the worker serving that session (one at
- * a time; libmilter's mutex orders hand-overs); other threads read only the
- * atomic flags. */
+ * So the buffer belongs to the thread, not the connection: it holds bytes of
+ * the session its worker is serving and is empty when the worker moves on.
+ * It is tagged with the descriptor and the connection's number, which the
+ * accept wrapper gives each MTA connection and the close wrapper takes back
+ * (libmilter closes its sessions with close), so that neither a descriptor
+ * number reused for another file nor a later connection on the same number
+ * is ever answered from it. Descriptors beyond the table are read as
+ * libmilter asks.
+ * Threads: any; the buffer is per thread, the table of connection numbers
+ * atomic. */
 #include <poll.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <errno.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "milter/milter_accept.h"
@@ -47,18 +51,28 @@ int __real_poll(struct pollfd *fds, nfds_t n, int timeout);
 int __wrap_poll(struct pollfd *fds, nfds_t n, int timeout);
 int __real_close(int fd);
 int __wrap_close(int fd);
+ssize_t __real_writev(int fd, const struct iovec *iov, int n);
+ssize_t __wrap_writev(int fd, const struct iovec *iov, int n);
 
-typedef struct {
-    atomic_bool mta;      /* an open MTA connection */
-    atomic_bool buffered; /* off < len: bytes libmilter has not taken yet */
-    bool readable;        /* the last poll said POLLIN and nothing was read since */
-    unsigned off, len;
-    char *data; /* BUF_SIZE bytes, from the first read to the close */
-} slot_t;
+/* conn[fd]: the number of the MTA connection open on fd, 0 if none. */
+static atomic_uint *conn;
+static int n_fds;
+static atomic_uint last_conn;
 
-static slot_t *slots;
-static int n_slots;
-static atomic_int n_buffered; /* slots with buffered set */
+static _Thread_local struct {
+    int fd;
+    unsigned conn;     /* conn[fd] when these bytes were read */
+    bool readable;     /* the last poll said POLLIN and nothing was read since */
+    unsigned off, len; /* data[off, len) is what libmilter has not taken yet */
+    char data[BUF_SIZE];
+} rb = {.fd = -1};
+
+/* The connection whose last write found its socket buffer full: its next
+ * write-readiness poll waits in the kernel. */
+static _Thread_local struct {
+    int fd;
+    unsigned conn;
+} full = {.fd = -1};
 
 void pm_mta_read_init(void)
 {
@@ -66,117 +80,111 @@ void pm_mta_read_init(void)
     int n = MAX_FDS;
     if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < (rlim_t)n)
         n = (int)rl.rlim_cur;
-    slots = calloc((size_t)n, sizeof *slots); /* untouched pages cost nothing */
-    n_slots = slots ? n : 0;
+    conn = calloc((size_t)n, sizeof *conn); /* untouched pages cost nothing */
+    n_fds = conn ? n : 0;
 }
 
-static slot_t *mta_slot(int fd)
+/* The connection number of fd, 0 if it is not an MTA connection. */
+static unsigned mta_conn(int fd)
 {
-    if (fd < 0 || fd >= n_slots || !atomic_load_explicit(&slots[fd].mta, memory_order_relaxed))
-        return NULL;
-    return &slots[fd];
+    return fd >= 0 && fd < n_fds ? atomic_load_explicit(&conn[fd], memory_order_relaxed) : 0;
 }
 
-static void set_buffered(slot_t *s, bool on)
+/* This thread's buffer speaks for connection c on fd. */
+static bool mine(int fd, unsigned c)
 {
-    atomic_store_explicit(&s->buffered, on, memory_order_release);
-    atomic_fetch_add(&n_buffered, on ? 1 : -1);
-}
-
-/* Forgets what the slot held: a new connection, or the old one closed. */
-static void reset(slot_t *s)
-{
-    if (atomic_load(&s->buffered))
-        set_buffered(s, false);
-    s->off = s->len = 0;
-    s->readable = false;
-    free(s->data);
-    s->data = NULL;
+    return rb.fd == fd && rb.conn == c;
 }
 
 void pm_mta_read_opened(int fd)
 {
-    if (fd < 0 || fd >= n_slots)
-        return;
-    reset(&slots[fd]);
-    atomic_store(&slots[fd].mta, true);
+    if (fd >= 0 && fd < n_fds) {
+        unsigned c = atomic_fetch_add(&last_conn, 1) + 1;
+        atomic_store_explicit(&conn[fd], c ? c : 1, memory_order_relaxed);
+    }
 }
 
 int __wrap_close(int fd)
 {
-    slot_t *s = mta_slot(fd);
-    if (s) {
-        atomic_store(&s->mta, false);
-        reset(s);
+    if (mta_conn(fd)) {
+        if (rb.fd == fd)
+            rb.fd = -1;
+        atomic_store_explicit(&conn[fd], 0, memory_order_relaxed); /* before the number can be reused */
     }
     return __real_close(fd);
 }
 
 ssize_t __wrap_read(int fd, void *buf, size_t n)
 {
-    slot_t *s = mta_slot(fd);
-    if (s == NULL || n == 0)
+    unsigned c = mta_conn(fd);
+    if (c == 0 || n == 0)
         return __real_read(fd, buf, n);
-    s->readable = false;
-    if (s->off < s->len) {
-        size_t k = s->len - s->off < n ? s->len - s->off : n;
-        memcpy(buf, s->data + s->off, k);
-        s->off += (unsigned)k;
-        if (s->off == s->len) {
-            s->off = s->len = 0;
-            set_buffered(s, false);
-        }
+    if (mine(fd, c) && rb.off < rb.len) {
+        size_t k = rb.len - rb.off < n ? rb.len - rb.off : n;
+        memcpy(buf, rb.data + rb.off, k);
+        rb.off += (unsigned)k;
         return (ssize_t)k;
     }
-    if (n >= BUF_SIZE || (s->data == NULL && (s->data = malloc(BUF_SIZE)) == NULL))
+    rb.fd = -1; /* empty, or another connection's (never left behind: see the top) */
+    if (n >= BUF_SIZE)
         return __real_read(fd, buf, n); /* a large body chunk goes straight to libmilter's buffer */
-    ssize_t got = __real_read(fd, s->data, BUF_SIZE);
+    ssize_t got = __real_read(fd, rb.data, BUF_SIZE);
     if (got <= 0)
         return got; /* end of file or an error, errno as read set it */
     size_t k = (size_t)got < n ? (size_t)got : n;
-    memcpy(buf, s->data, k);
-    if ((size_t)got > k) {
-        s->off = (unsigned)k;
-        s->len = (unsigned)got;
-        set_buffered(s, true);
-    }
+    memcpy(buf, rb.data, k);
+    rb.fd = fd;
+    rb.conn = c;
+    rb.readable = false;
+    rb.off = (unsigned)k;
+    rb.len = (unsigned)got;
     return (ssize_t)k;
 }
 
-/* A poll of several descriptors (libmilter's controller waiting for its idle
- * sessions) while some connection holds buffered bytes: those are ready now. */
-static int buffered_ready(struct pollfd *fds, nfds_t n)
+/* Replies go out without waiting: a socket that cannot take them says so
+ * (EAGAIN), and libmilter then polls, which waits in the kernel. */
+ssize_t __wrap_writev(int fd, const struct iovec *iov, int n)
 {
-    int ready = 0;
-    for (nfds_t i = 0; i < n; i++) {
-        slot_t *s = mta_slot(fds[i].fd);
-        bool has = s && (fds[i].events & POLLIN) && atomic_load_explicit(&s->buffered, memory_order_acquire);
-        fds[i].revents = has ? POLLIN : 0;
-        ready += has;
+    unsigned c = mta_conn(fd);
+    if (c == 0)
+        return __real_writev(fd, iov, n);
+    struct msghdr m = {.msg_iov = (struct iovec *)iov, .msg_iovlen = (size_t)n};
+    ssize_t r = sendmsg(fd, &m, MSG_DONTWAIT | MSG_NOSIGNAL);
+    if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+        full.fd = fd;
+        full.conn = c;
     }
-    return ready;
+    return r;
 }
 
 int __wrap_poll(struct pollfd *fds, nfds_t n, int timeout)
 {
-    if (n == 1) {
-        slot_t *s = mta_slot(fds[0].fd);
-        if (s == NULL) {
-            pm_accept_polled(fds[0].fd);
-            return __real_poll(fds, n, timeout);
-        }
-        if ((fds[0].events & POLLIN) && (s->off < s->len || s->readable)) {
-            fds[0].revents = POLLIN;
+    if (n != 1)
+        return __real_poll(fds, n, timeout);
+    unsigned c = mta_conn(fds[0].fd);
+    if (c == 0) {
+        pm_accept_polled(fds[0].fd);
+        return __real_poll(fds, n, timeout);
+    }
+    if (fds[0].events == POLLOUT) { /* before a reply: see __wrap_writev */
+        if (full.fd != fds[0].fd || full.conn != c) {
+            fds[0].revents = POLLOUT;
             return 1;
         }
-        int r = __real_poll(fds, n, timeout);
-        s->readable = r == 1 && fds[0].revents == POLLIN;
-        return r;
+        full.fd = -1;
+        return __real_poll(fds, n, timeout);
     }
-    if (atomic_load_explicit(&n_buffered, memory_order_acquire) > 0) {
-        int ready = buffered_ready(fds, n);
-        if (ready > 0)
-            return ready;
+    bool own = mine(fds[0].fd, c);
+    if ((fds[0].events & POLLIN) && own && (rb.off < rb.len || rb.readable)) {
+        fds[0].revents = POLLIN;
+        return 1;
     }
-    return __real_poll(fds, n, timeout);
+    int r = __real_poll(fds, n, timeout);
+    if (r == 1 && fds[0].revents == POLLIN && (!own || rb.off == rb.len)) {
+        rb.fd = fds[0].fd; /* what this poll saw stays true until a read */
+        rb.conn = c;
+        rb.off = rb.len = 0;
+        rb.readable = true;
+    }
+    return r;
 }
