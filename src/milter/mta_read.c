@@ -1,6 +1,7 @@
-/* mta_read: read-ahead on the MTA connections. Linked with -Wl,--wrap=read,
- * --wrap=poll and --wrap=close (libmilter is static), so libmilter's own
- * calls come here.
+/* mta_read: fewer system calls on the MTA connections. Linked with
+ * -Wl,--wrap=read, --wrap=poll, --wrap=writev and --wrap=close (libmilter is
+ * static), so libmilter's own calls come here; other descriptors pass
+ * through. 26 system calls per message of the seed scenario become 9.
  *
  * Per command libmilter's worker polls (1 ms) for "is a command there?", then
  * mi_rd_cmd polls and reads the 5-byte header, polls and reads the rest: five
@@ -26,6 +27,11 @@
  * number reused for another file nor a later connection on the same number
  * is ever answered from it. Descriptors beyond the table are read as
  * libmilter asks.
+ *
+ * Replies: libmilter polls for POLLOUT before each writev. Here the poll
+ * answers at once and the writev does not wait (MSG_DONTWAIT); when the
+ * socket buffer is full it fails with EAGAIN, libmilter polls again, and
+ * that poll waits in the kernel with libmilter's timeout.
  * Threads: any; the buffer is per thread, the table of connection numbers
  * atomic. */
 #include <poll.h>
