@@ -12,7 +12,10 @@
  * since, answers POLLIN at once. Nothing else changes: a poll of an empty
  * connection still waits in the kernel with libmilter's timeout, a read
  * still comes after a poll said there are bytes (so it never blocks), end of
- * file and errors come back from the real read as before.
+ * file and errors come back from the real read as before. One difference:
+ * when the MTA hangs up, commands already buffered are still served (their
+ * replies then fail with EPIPE) where libmilter alone would see the hang-up
+ * first.
  *
  * libmilter hands a session back to its controller only when that 1 ms poll
  * says "nothing there" (engine.c; QUIT_NC carries on in the same loop),
@@ -45,6 +48,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include "core/log.h"
 #include "milter/milter_accept.h"
 #include "milter/mta_read.h"
 
@@ -60,9 +64,11 @@ int __wrap_close(int fd);
 ssize_t __real_writev(int fd, const struct iovec *iov, int n);
 ssize_t __wrap_writev(int fd, const struct iovec *iov, int n);
 
-/* conn[fd]: the number of the MTA connection open on fd, 0 if none. */
+/* conn[fd]: the number of the MTA connection open on fd, 0 if none; conn is
+ * published by the release store of n_fds (threads started before
+ * pm_mta_read_init see no MTA descriptors). */
 static atomic_uint *conn;
-static int n_fds;
+static atomic_int n_fds;
 static atomic_uint last_conn;
 
 static _Thread_local struct {
@@ -87,13 +93,27 @@ void pm_mta_read_init(void)
     if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < (rlim_t)n)
         n = (int)rl.rlim_cur;
     conn = calloc((size_t)n, sizeof *conn); /* untouched pages cost nothing */
-    n_fds = conn ? n : 0;
+    atomic_store_explicit(&n_fds, conn ? n : 0, memory_order_release);
 }
 
 /* The connection number of fd, 0 if it is not an MTA connection. */
 static unsigned mta_conn(int fd)
 {
-    return fd >= 0 && fd < n_fds ? atomic_load_explicit(&conn[fd], memory_order_relaxed) : 0;
+    return fd >= 0 && fd < atomic_load_explicit(&n_fds, memory_order_acquire)
+               ? atomic_load_explicit(&conn[fd], memory_order_relaxed)
+               : 0;
+}
+
+/* The buffer is taken for another connection. It is empty then (see the
+ * top); if a libmilter change ever broke that, the session whose bytes these
+ * were would wait for its timeout: say so rather than stall in silence. */
+static void take_buffer(void)
+{
+    if (rb.fd >= 0 && rb.off < rb.len && mta_conn(rb.fd) == rb.conn)
+        pm_error("read-ahead: %u bytes of the MTA connection on descriptor %d were left behind; that session will "
+                 "time out (a libmilter change? see src/milter/mta_read.c)",
+                 rb.len - rb.off, rb.fd);
+    rb.fd = -1;
 }
 
 /* This thread's buffer speaks for connection c on fd. */
@@ -104,7 +124,7 @@ static bool mine(int fd, unsigned c)
 
 void pm_mta_read_opened(int fd)
 {
-    if (fd >= 0 && fd < n_fds) {
+    if (fd >= 0 && fd < atomic_load_explicit(&n_fds, memory_order_acquire)) {
         unsigned c = atomic_fetch_add(&last_conn, 1) + 1;
         atomic_store_explicit(&conn[fd], c ? c : 1, memory_order_relaxed);
     }
@@ -131,7 +151,9 @@ ssize_t __wrap_read(int fd, void *buf, size_t n)
         rb.off += (unsigned)k;
         return (ssize_t)k;
     }
-    rb.fd = -1; /* empty, or another connection's (never left behind: see the top) */
+    if (!mine(fd, c))
+        take_buffer();
+    rb.fd = -1;
     if (n >= BUF_SIZE)
         return __real_read(fd, buf, n); /* a large body chunk goes straight to libmilter's buffer */
     ssize_t got = __real_read(fd, rb.data, BUF_SIZE);
@@ -187,6 +209,8 @@ int __wrap_poll(struct pollfd *fds, nfds_t n, int timeout)
     }
     int r = __real_poll(fds, n, timeout);
     if (r == 1 && fds[0].revents == POLLIN && (!own || rb.off == rb.len)) {
+        if (!own)
+            take_buffer();
         rb.fd = fds[0].fd; /* what this poll saw stays true until a read */
         rb.conn = c;
         rb.off = rb.len = 0;

@@ -14,6 +14,11 @@ MODE:  burst     after negotiation, a whole transaction in one write
        slowread  a transaction from <big@example.com>, whose replies (a
                  replaced body of megabytes) are read only after 1 s; prints
                  the replies with the replaced body's size
+       qncburst  two transactions, the QUIT_NC between them and the final
+                 QUIT, all in one write (QUIT_NC found in the buffer mid-session)
+       stall     connect, HELO and the first 7 bytes of MAIL FROM in one write,
+                 then nothing: prints the replies, then "closed after N s"
+                 when the milter hangs up (its `timeout` must still apply)
 Prints each reply's command letter (and an added header's name), one per
 line, in the order they came."""
 import socket, struct, sys, time
@@ -72,6 +77,21 @@ def main():
         time.sleep(0.2)
         s.close(); print("cut"); return
     negotiate(s, out)
+    if mode == "stall":
+        data, n = transaction(0)
+        mail = frame(b"M", z("<sender@example.com>"))
+        s.sendall(data[:data.index(mail) + 7])  # the MAIL frame's header and 2 bytes
+        s.settimeout(60)
+        t = time.time()
+        read_replies(s, 3, out)  # connect, helo; then the hang-up
+        out[-1:] = ["closed after %d s" % round(time.time() - t)] if out[-1] == "closed" else out[-1:]
+        print("\n".join(out)); return
+    if mode == "qncburst":
+        a, n1 = transaction(headers)
+        b, n2 = transaction(headers + 1)
+        s.sendall(a + frame(b"K") + b + frame(b"Q"))
+        read_replies(s, n1 + n2, out)
+        s.close(); print("\n".join(out)); return
     if mode == "burst":
         data, n = transaction(headers)
         s.sendall(data)

@@ -6,7 +6,7 @@
 # ONLY=t_api runs one file (no count check then: test/run.sh does that).
 # SKIP_FILES="t_docs" leaves those files out, one SKIP line each (make tsan-test:
 # the caller lowers the suite's floor with CHECKS_integration, test/run.sh).
-# checks: 499  (the least number of PASS/FAIL lines; test/run.sh enforces it)
+# checks: 502  (the least number of PASS/FAIL lines; test/run.sh enforces it)
 cd "$(dirname "$0")/../.." || exit 1
 . test/lib.sh
 command -v miltertest >/dev/null || { fail "integration" "miltertest not installed (scripts/deps.sh)"; exit 1; }

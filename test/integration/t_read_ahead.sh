@@ -2,13 +2,13 @@
 # whatever the MTA sent and libmilter's next polls and reads are answered from
 # it. Every way the bytes can arrive must give the same replies and the same
 # handler view: a whole transaction in one write, one byte per write, a
-# QUIT_NC with the next connection's commands in the same write (bytes left over when
-# libmilter hands the session back), a 64 KiB body chunk between small
-# commands, a command cut short by a hang-up, many such clients at once; and
-# the point of it: fewer read system calls per message.
+# QUIT_NC with the next connection's commands in the same write, a 64 KiB
+# body chunk between small commands, a command cut short by a hang-up or by
+# silence (libmilter's timeout must still apply), many such clients at once;
+# and the point of it: fewer read system calls per message.
 CLIENT=$REPO/${BUILD:-build/default}/pmilter-client
 PIPE=$REPO/test/integration/pipeline.py
-new_site read_ahead 'max_body_size = 1048576'
+new_site read_ahead 'max_body_size = 1048576' 'timeout = 3'
 for p in connect helo envrcpt data header eoh body; do handler $p 'x = 1'; done
 handler envfrom 's = Pmilter::Session.new
 puts "from=#{s.envelope_from} mail_addr=#{s.mail_addr}"'
@@ -47,6 +47,19 @@ out=$(python3 "$PIPE" "unix:$SOCK" quitnc 3 2>&1)
 [ "$out" = "$(echo O; expected 3; expected 3)" ] && [ "$(eom_lines 3 7 "$small_sum")" = 2 ] &&
     pass "read_ahead: QUIT_NC and the next connection's transaction in one write: both served" ||
     fail "read_ahead: QUIT_NC and the next connection's transaction in one write: both served" "$(echo "$out" | uniq -c | tr '\n' ' ')"
+
+out=$(python3 "$PIPE" "unix:$SOCK" qncburst 3 2>&1)
+[ "$out" = "$(echo O; expected 3; expected 4)" ] && [ "$(eom_lines 4 7 "$small_sum")" = 1 ] &&
+    pass "read_ahead: two transactions, the QUIT_NC between them and QUIT, all in one write" ||
+    fail "read_ahead: two transactions, the QUIT_NC between them and QUIT, all in one write" "$(echo "$out" | uniq -c | tr '\n' ' ')"
+
+# The safety of synthesized POLLIN: a command left half in the buffer must
+# still wait in the kernel with libmilter's timeout (3 s here), not in a read.
+out=$(python3 "$PIPE" "unix:$SOCK" stall 2>&1)
+secs=$(echo "$out" | sed -n 's/^closed after \([0-9]*\) s$/\1/p')
+[ "$(echo "$out" | head -3 | tr '\n' ' ')" = "O c c " ] && [ -n "$secs" ] && [ "$secs" -ge 2 ] && [ "$secs" -le 10 ] &&
+    pass "read_ahead: half a command in the buffer, then silence: hung up after ${secs} s (timeout = 3)" ||
+    fail "read_ahead: half a command in the buffer, then silence: hung up after the timeout" "$(echo "$out" | tr '\n' ' ')"
 
 out=$(python3 "$PIPE" "unix:$SOCK" bigbody 2 2>&1)
 [ "$out" = "$(echo O; expected 2)" ] && [ "$(eom_lines 2 65535 "$(body_sum big)")" = 1 ] &&
@@ -104,3 +117,12 @@ per=$(( (r1 - r0) / ${n:-1} ))
     fail "read_ahead: at most 20 read calls per message (libmilter alone: 39)" "$n messages, $(( r1 - r0 )) reads"
 stop_pmilter
 check_sanitizer_clean "read_ahead: no sanitizer report"
+
+# The wrappers see only what libmilter calls by these names: a read through
+# recv/readv would leave `readable` set after the bytes are gone (a blocking
+# read without timeout), an accept4/dup an unregistered or stale descriptor.
+LM=$(${CC:-cc} -print-file-name=libmilter.a)
+other=$(nm -u "$LM" 2>/dev/null | awk '{print $2}' | grep -xE 'recv|recvfrom|recvmsg|readv|preadv?|accept4|select|pselect|ppoll|dup[23]?|send|sendto|sendmsg|close_range' | sort -u | tr '\n' ' ')
+[ -z "$other" ] && nm -u "$LM" 2>/dev/null | grep -qx ' *U read' && nm -u "$LM" 2>/dev/null | grep -qx ' *U close' &&
+    pass "read_ahead: libmilter.a does its MTA I/O only through the wrapped calls" ||
+    fail "read_ahead: libmilter.a does its MTA I/O only through the wrapped calls" "also uses: ${other:-?} ($LM); see src/milter/mta_read.c"
