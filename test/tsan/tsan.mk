@@ -13,7 +13,7 @@ TSAN_INTEGRATION_FLOOR ?= $(shell echo $$(( $$(sed -n 's/^\# checks: *\([0-9]*\)
 .PHONY: tsan-test tsan-build
 tsan-build:
 	@scripts/deps.sh
-	@$(MAKE) --no-print-directory $(TSAN_VARS) build/tsan/pmilter build/tsan/pmilter-client
+	@$(MAKE) --no-print-directory -j$(NPROC) $(TSAN_VARS) build/tsan/pmilter build/tsan/pmilter-client
 
 tsan-test: tsan-build
 	@PMILTER=build/tsan/pmilter BUILD=build/tsan SUITES="$(TSAN_SUITES)" \
