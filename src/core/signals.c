@@ -10,6 +10,7 @@
 #include "core/listener.h"
 #include "core/log.h"
 #include "core/notify.h"
+#include "kv/kv.h"
 #include "milter/milter.h"
 #include "ruby/runtime.h"
 
@@ -36,6 +37,34 @@ static void *poke_until_done(void *arg)
     return NULL;
 }
 
+/* libmilter's own stop can hang: its pool controller destroys its mutex when
+ * it sees the stop, and a worker or the listener taking that mutex afterwards
+ * waits forever (seen under gdb: the mutex destroyed, __kind -1, and left
+ * locked, after 1000 connections closed as SIGTERM came). Messages were
+ * drained before libmilter was told to stop, so after STUCK_STOP_MS the stop
+ * is finished here: the store's snapshot is written, the reason logged, and
+ * the process exits 1 (master_exit does not run: its thread is the one
+ * stuck). A thread of its own: the poker may be blocked in connect() on a
+ * listener that no longer accepts. */
+#define STUCK_STOP_MS 10000
+static atomic_int stop_claimed; /* by main (a normal stop) or by the guard (a stuck one) */
+
+static void *guard_stop(void *arg)
+{
+    (void)arg;
+    for (int waited = 0; waited < STUCK_STOP_MS; waited += 10) {
+        if (atomic_load(&done))
+            return NULL;
+        usleep(10000);
+    }
+    if (atomic_exchange(&stop_claimed, 1))
+        return NULL; /* main got there first */
+    pm_error("libmilter did not finish stopping within %d s (its worker pool is stuck); exiting without master_exit",
+             STUCK_STOP_MS / 1000);
+    pm_kv_persist_stop();
+    _exit(1);
+}
+
 /* libmilter's signal thread: SIGHUP reloads (as in Postfix and OpenDKIM)
  * and libmilter never sees it; TERM and INT stop. */
 int __wrap_sigwait(const sigset_t *set, int *sig)
@@ -52,6 +81,9 @@ int __wrap_sigwait(const sigset_t *set, int *sig)
          * session as soon as it sees the signal. */
         pm_milter_drain(grace_seconds);
         atomic_store(&poker_started, pthread_create(&poker, NULL, poke_until_done, NULL) == 0);
+        pthread_t guard;
+        if (pthread_create(&guard, NULL, guard_stop, NULL) == 0)
+            pthread_detach(guard);
     }
     return rc;
 }
@@ -119,6 +151,9 @@ void pm_signals_start_reload(void)
 void pm_signals_done(void)
 {
     atomic_store(&done, 1);
+    if (atomic_exchange(&stop_claimed, 1))
+        for (;;)
+            pause(); /* the guard is ending a stuck stop (_exit) */
     if (atomic_load(&poker_started))
         pthread_join(poker, NULL);
 }

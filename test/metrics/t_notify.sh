@@ -83,3 +83,48 @@ first_ready=$(grep -n 'READY=1' "$T/notify.log" | head -1 | cut -d: -f1)
     fail "notify: pings after READY" "READY at line $first_ready, first ping at ${first_ping:-none}"
 check "notify: STATUS line before STOPPING" grep -q 'STATUS=serving' "$T/notify.log"
 check_sanitizer_clean "notify: no sanitizer report"
+
+# A stop libmilter cannot finish (src/core/signals.c): its worker pool can
+# deadlock on its own mutex at stop. Simulated by freezing the main thread
+# (libmilter's listener, which smfi_main returns from) for 15 s: SIGTERM
+# drains, libmilter does not return, and 10 s later pmilter ends the stop
+# itself and says why, while the thread is still frozen; the exit (status 1)
+# completes when ptrace lets the frozen thread go (a thread stuck on a mutex
+# would simply die). Without the guard, the thawed listener would stop
+# normally: exit 0.
+start_pmilter "$CONF" || fail "stuck stop: start" "$(tail -2 "$PM_ERR")"
+send good # libmilter serves: its threads run, signals go to its signal thread
+"$PY" - "$PM_PID" 15 >"$T/freeze2.log" 2>&1 <<'PY' &
+import ctypes, os, sys, time
+libc = ctypes.CDLL(None, use_errno=True)
+libc.ptrace.argtypes = [ctypes.c_long, ctypes.c_long, ctypes.c_void_p, ctypes.c_void_p]
+tid, hold = int(sys.argv[1]), float(sys.argv[2])
+for request in (0x4206, 0x4207):  # PTRACE_SEIZE, PTRACE_INTERRUPT
+    if libc.ptrace(request, tid, None, None) != 0:
+        sys.exit("ptrace: " + os.strerror(ctypes.get_errno()))
+os.waitpid(tid, 0x40000000)  # __WALL
+print("frozen", flush=True)
+time.sleep(hold)
+libc.ptrace(17, tid, None, None)  # PTRACE_DETACH
+print("thawed", flush=True)
+PY
+FREEZE2_PID=$!
+on_exit "kill $FREEZE2_PID"
+if wait_for grep -q frozen "$T/freeze2.log"; then
+    t0=$SECONDS
+    kill -TERM "$PM_PID"
+    stuck_logged() { grep -q 'libmilter did not finish stopping within 10 s' "$PM_ERR"; }
+    for i in $(seq 1 130); do stuck_logged && break; sleep 0.1; done
+    t1=$((SECONDS - t0))
+    stuck_logged && grep -q frozen "$T/freeze2.log" && ! grep -q thawed "$T/freeze2.log" &&
+        pass "stuck stop: ${t1} s after SIGTERM, with libmilter still stuck, pmilter says so and ends the stop" ||
+        fail "stuck stop: pmilter ends a stop libmilter cannot finish" "after ${t1} s: $(tail -2 "$PM_ERR" | tr '\n' ' ')"
+    wait "$FREEZE2_PID"
+    for i in $(seq 1 50); do kill -0 "$PM_PID" 2>/dev/null || break; sleep 0.1; done
+    wait "$PM_PID"; st=$?
+    PM_PID=
+    [ "$st" = 1 ] && pass "stuck stop: exit status 1" || fail "stuck stop: exit status 1" "status $st"
+else
+    fail "stuck stop: freeze the main thread" "$(cat "$T/freeze2.log")"
+fi
+kill "$FREEZE2_PID" 2>/dev/null
