@@ -86,7 +86,7 @@ check_sanitizer_clean "notify: no sanitizer report"
 
 # A stop libmilter cannot finish (src/core/signals.c): its worker pool can
 # deadlock on its own mutex at stop. Simulated by freezing the main thread
-# (libmilter's listener, which smfi_main returns from) for 15 s: SIGTERM
+# (libmilter's listener, which smfi_main returns from) for 12 s: SIGTERM
 # drains, libmilter does not return, and 10 s later pmilter ends the stop
 # itself and says why, while the thread is still frozen; the exit (status 1)
 # completes when ptrace lets the frozen thread go (a thread stuck on a mutex
@@ -94,7 +94,7 @@ check_sanitizer_clean "notify: no sanitizer report"
 # normally: exit 0.
 start_pmilter "$CONF" || fail "stuck stop: start" "$(tail -2 "$PM_ERR")"
 send good # libmilter serves: its threads run, signals go to its signal thread
-"$PY" - "$PM_PID" 15 >"$T/freeze2.log" 2>&1 <<'PY' &
+"$PY" - "$PM_PID" 12 >"$T/freeze2.log" 2>&1 <<'PY' &
 import ctypes, os, sys, time
 libc = ctypes.CDLL(None, use_errno=True)
 libc.ptrace.argtypes = [ctypes.c_long, ctypes.c_long, ctypes.c_void_p, ctypes.c_void_p]
