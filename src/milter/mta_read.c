@@ -37,12 +37,12 @@
  * that poll waits in the kernel with libmilter's timeout.
  * Threads: any; the buffer is per thread, the table of connection numbers
  * atomic. */
+#include <errno.h>
 #include <poll.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
-#include <errno.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/uio.h>

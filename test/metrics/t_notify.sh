@@ -38,8 +38,10 @@ check "notify: RELOADING=1 carries MONOTONIC_USEC" grep -qE 'RELOADING=1 MONOTON
 ready_again() { [ "$(grep -c 'READY=1' "$T/notify.log")" -ge 2 ]; }
 check "notify: READY=1 after the reload" wait_for ready_again
 
-# Wedge the accept loop: the main thread, stopped by PTRACE_INTERRUPT for 17 s.
-"$PY" - "$PM_PID" 17 >"$T/freeze.log" 2>&1 <<'PY' &
+# freeze_main PID SECONDS LOG: stops the main thread alone (PTRACE_INTERRUPT)
+# for SECONDS, then lets it go; LOG gets "frozen", then "thawed".
+freeze_main() {
+    exec "$PY" - "$1" "$2" >"$3" 2>&1 <<'PY' # run with &: $! is python itself
 import ctypes, os, sys, time
 libc = ctypes.CDLL(None, use_errno=True)
 libc.ptrace.argtypes = [ctypes.c_long, ctypes.c_long, ctypes.c_void_p, ctypes.c_void_p]
@@ -54,6 +56,9 @@ time.sleep(hold)
 libc.ptrace(PTRACE_DETACH, tid, None, None)
 print("thawed", flush=True)
 PY
+}
+# Wedge the accept loop: the main thread, stopped by PTRACE_INTERRUPT for 17 s.
+freeze_main "$PM_PID" 17 "$T/freeze.log" &
 FREEZE_PID=$!
 on_exit "kill $FREEZE_PID"
 if wait_for grep -q frozen "$T/freeze.log"; then
@@ -94,20 +99,7 @@ check_sanitizer_clean "notify: no sanitizer report"
 # normally: exit 0.
 start_pmilter "$CONF" || fail "stuck stop: start" "$(tail -2 "$PM_ERR")"
 send good # libmilter serves: its threads run, signals go to its signal thread
-"$PY" - "$PM_PID" 12 >"$T/freeze2.log" 2>&1 <<'PY' &
-import ctypes, os, sys, time
-libc = ctypes.CDLL(None, use_errno=True)
-libc.ptrace.argtypes = [ctypes.c_long, ctypes.c_long, ctypes.c_void_p, ctypes.c_void_p]
-tid, hold = int(sys.argv[1]), float(sys.argv[2])
-for request in (0x4206, 0x4207):  # PTRACE_SEIZE, PTRACE_INTERRUPT
-    if libc.ptrace(request, tid, None, None) != 0:
-        sys.exit("ptrace: " + os.strerror(ctypes.get_errno()))
-os.waitpid(tid, 0x40000000)  # __WALL
-print("frozen", flush=True)
-time.sleep(hold)
-libc.ptrace(17, tid, None, None)  # PTRACE_DETACH
-print("thawed", flush=True)
-PY
+freeze_main "$PM_PID" 12 "$T/freeze2.log" &
 FREEZE2_PID=$!
 on_exit "kill $FREEZE2_PID"
 if wait_for grep -q frozen "$T/freeze2.log"; then

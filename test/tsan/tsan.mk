@@ -11,7 +11,7 @@ TSAN_SUITES ?= integration load
 # handler) exercise no thread pmilter's other files do not. The integration floor is the
 # suite's own less those 150 checks.
 TSAN_SKIP_FILES ?= t_docs t_cli t_privileges t_fd_limit t_regexp
-TSAN_INTEGRATION_FLOOR ?= $(shell echo $$(( $$(sed -n 's/^\# checks: *\([0-9]*\).*/\1/p' test/integration/run.sh) - 150 )))
+TSAN_INTEGRATION_FLOOR ?= $(shell echo $$(( $(INTEGRATION_CHECKS) - 150 )))
 
 .PHONY: tsan-test tsan-build
 tsan-build:
